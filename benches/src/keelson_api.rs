@@ -1,0 +1,175 @@
+//! keelson's side of the load: an HTTPS client with the admin identity (mutual TLS,
+//! the cluster CA as the only root) and the operations the driver runs with it.
+//!
+//! Each [`Api`] is its own connection pool held to one HTTP/1.1 keep-alive connection;
+//! a closed-loop worker never has two requests in flight, so one client is one
+//! connection, as one etcd client is one gRPC channel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use reqwest::{Certificate, Client, Identity as TlsIdentity, StatusCode};
+
+use crate::driver::Op;
+use crate::kubeconfig::Identity;
+
+/// A client with one connection to one keelson.
+#[derive(Clone)]
+pub struct Api {
+    http: Client,
+    base: String,
+}
+
+// === impl Api ===
+
+impl Api {
+    /// A new client (and so a new connection) to `base`, e.g. `https://127.0.0.1:6443`.
+    pub fn new(id: &Identity, base: &str) -> Result<Self> {
+        let mut pem = id.cert_pem.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(&id.key_pem);
+        let http = Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(Certificate::from_pem(&id.ca_pem).context("cluster CA")?)
+            .identity(TlsIdentity::from_pem(&pem).context("client certificate and key")?)
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .context("building the HTTPS client")?;
+        Ok(Api {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// Whether GET /readyz answers 200.
+    pub async fn ready(&self) -> bool {
+        match self
+            .http
+            .get(format!("{}/readyz", self.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+        {
+            Ok(r) => r.status() == StatusCode::OK,
+            Err(_) => false,
+        }
+    }
+
+    /// Creates namespace `name`; one that exists already is fine.
+    pub async fn create_namespace(&self, name: &str) -> Result<(), String> {
+        let body =
+            format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}"#);
+        match self.post("/api/v1/namespaces", body).await {
+            Err(e) if e.starts_with("409 ") => Ok(()),
+            r => r,
+        }
+    }
+
+    /// Creates ConfigMap `ns`/`name` whose data holds `payload`.
+    pub async fn create_configmap(
+        &self,
+        ns: &str,
+        name: &str,
+        payload: &str,
+    ) -> Result<(), String> {
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"payload":"{payload}"}}}}"#
+        );
+        self.post(&format!("/api/v1/namespaces/{ns}/configmaps"), body)
+            .await
+    }
+
+    /// Reads ConfigMap `ns`/`name`.
+    pub async fn get_configmap(&self, ns: &str, name: &str) -> Result<(), String> {
+        self.get(&format!("/api/v1/namespaces/{ns}/configmaps/{name}"))
+            .await
+            .map(drop)
+    }
+
+    /// Lists every ConfigMap in `ns` in one response; returns the body.
+    pub async fn list_configmaps(&self, ns: &str) -> Result<Vec<u8>, String> {
+        self.get(&format!("/api/v1/namespaces/{ns}/configmaps"))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: String) -> Result<(), String> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body);
+        answer(req.send().await).await.map(drop)
+    }
+
+    async fn get(&self, path: &str) -> Result<Vec<u8>, String> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "application/json");
+        answer(req.send().await).await
+    }
+}
+
+/// The body of a 2xx answer; otherwise "CODE BODY" (the body cut short).
+async fn answer(sent: reqwest::Result<reqwest::Response>) -> Result<Vec<u8>, String> {
+    let resp = sent.map_err(|e| format!("request failed: {}", chain(&e)))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("{status}: reading the body failed: {}", chain(&e)))?;
+    if status.is_success() {
+        Ok(body.to_vec())
+    } else {
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        Err(format!("{} {text}", status.as_u16()))
+    }
+}
+
+/// An error with its sources, which is where reqwest says what went wrong.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+/// Creates ConfigMaps `<prefix><seq>` in one namespace.
+pub struct CreateConfigMap {
+    pub api: Api,
+    pub namespace: String,
+    pub prefix: String,
+    pub payload: Arc<str>,
+}
+
+impl Op for CreateConfigMap {
+    async fn run(&mut self, seq: u64) -> Result<(), String> {
+        let name = format!("{}{seq:06}", self.prefix);
+        self.api
+            .create_configmap(&self.namespace, &name, &self.payload)
+            .await
+    }
+}
+
+/// Reads one ConfigMap again and again.
+pub struct GetConfigMap {
+    pub api: Api,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Op for GetConfigMap {
+    async fn run(&mut self, _seq: u64) -> Result<(), String> {
+        self.api.get_configmap(&self.namespace, &self.name).await
+    }
+}

@@ -1,0 +1,176 @@
+//! The child processes a run starts, and the measurements taken from outside them.
+//!
+//! Every process is spawned by us, remembered by PID and stopped by that PID: SIGTERM,
+//! then SIGKILL if it has not exited in time. Dropping a [`Child`] kills it, so an
+//! error or an interrupt anywhere in a run leaves nothing behind. Output goes to a log
+//! file in the run's directory, whose tail is quoted when a process misbehaves.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+/// A process this run started.
+pub struct Child {
+    name: String,
+    child: std::process::Child,
+    log: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+// === impl Child ===
+
+impl Child {
+    /// Spawns `cmd` with stdout and stderr appended to `log`.
+    pub fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Self> {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
+        Ok(Child {
+            name: name.to_string(),
+            child,
+            log: log.to_path_buf(),
+            exited: None,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().ok().flatten();
+        }
+        self.exited
+    }
+
+    /// Resident memory in bytes, from VmRSS in /proc/PID/status.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    /// CPU time used so far (user + system), from /proc/PID/stat.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        cpu_time(&self.pid().to_string())
+    }
+
+    /// The last `n` lines of the process's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// An error saying the process exited, with the end of its log.
+    pub fn exit_error(&mut self) -> Option<anyhow::Error> {
+        let status = self.exited()?;
+        Some(anyhow::anyhow!(
+            "{} exited ({status}); end of {}:\n{}",
+            self.name,
+            self.log.display(),
+            self.log_tail(20)
+        ))
+    }
+
+    /// Stops the process: SIGTERM, then SIGKILL after `grace`. Returns whether it
+    /// exited by itself within `grace`.
+    pub async fn stop(&mut self, grace: Duration) -> bool {
+        if self.exited().is_some() {
+            return true;
+        }
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "{} (pid {}) did not exit within {:?} of SIGTERM; sending SIGKILL",
+            self.name,
+            self.pid(),
+            grace
+        );
+        self.kill();
+        false
+    }
+
+    fn kill(&mut self) {
+        if self.exited().is_none() {
+            self.signal(libc::SIGKILL);
+            self.exited = self.child.wait().ok();
+        }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        if let Ok(pid) = libc::pid_t::try_from(self.pid()) {
+            // SAFETY: kill(2) on the PID of our own child, which we have not reaped yet.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// CPU time (user + system) process `pid` ("self" for this one) has used.
+pub fn cpu_time(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|&h| h > 0)?;
+    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_addr() -> Result<SocketAddr> {
+    let l = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(l.local_addr()?)
+}
+
+/// Disk space a directory takes, as `du` counts it (allocated blocks), in bytes.
+pub fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            total += meta.blocks() * 512;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,103 @@
+//! The one place that turns protocol values into bytes and back.
+//!
+//! serde + bincode 2 (standard configuration), behind a one-byte format version. A reader
+//! refuses a version it does not know instead of misreading it; a future format gets a
+//! new version byte and a decoder for the old one here, nowhere else.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The version byte written in front of every encoded message.
+pub const FORMAT_VERSION: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("empty message: no format version byte")]
+    Empty,
+    #[error("unknown format version {found} (this build reads version {FORMAT_VERSION}); upgrade keelson to read this data")]
+    UnknownVersion { found: u8 },
+    #[error("cannot encode message: {0}")]
+    Encode(#[from] bincode::error::EncodeError),
+    #[error("cannot decode message: {0}")]
+    Decode(#[from] bincode::error::DecodeError),
+    #[error("{trailing} trailing bytes after the message")]
+    Trailing { trailing: usize },
+}
+
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Encodes `value` with the current format version in front.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![FORMAT_VERSION];
+    let body = bincode::serde::encode_to_vec(value, config())?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a message written by [`encode`], checking its format version.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { found: version });
+    }
+    let (value, read) = bincode::serde::decode_from_slice(body, config())?;
+    if read != body.len() {
+        return Err(CodecError::Trailing {
+            trailing: body.len() - read,
+        });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Batch, Command, Precondition};
+
+    fn sample() -> Batch {
+        Batch {
+            commands: vec![
+                Command::Create {
+                    key: "/registry/configmaps/default/a".into(),
+                    value: b"{}".to_vec(),
+                },
+                Command::Delete {
+                    key: "/registry/configmaps/default/b".into(),
+                    precondition: Precondition::at_revision(7),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let bytes = encode(&sample()).unwrap();
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        let back: Batch = decode(&bytes).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn refuses_unknown_version() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes[0] = 99;
+        assert!(matches!(
+            decode::<Batch>(&bytes),
+            Err(CodecError::UnknownVersion { found: 99 })
+        ));
+    }
+
+    #[test]
+    fn refuses_truncated_and_trailing_bytes() {
+        let bytes = encode(&sample()).unwrap();
+        assert!(decode::<Batch>(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            decode::<Batch>(&longer),
+            Err(CodecError::Trailing { .. })
+        ));
+        assert!(matches!(decode::<Batch>(&[]), Err(CodecError::Empty)));
+    }
+}

@@ -1,0 +1,95 @@
+//! Log entry payloads: a batch of key/value commands and the result of applying each.
+//!
+//! Commands know nothing of Kubernetes kinds: a key is an opaque path
+//! (`/registry/configmaps/default/x`) and a value is the encoded object. Every
+//! non-deterministic part of a write (uid, timestamps) is fixed by the proposing replica,
+//! so applying a batch gives the same result on every replica. Preconditions are checked
+//! inside apply, so a lost race becomes a `Conflict` result, never a divergence.
+
+use serde::{Deserialize, Serialize};
+
+/// What a write expects of the stored value before it runs.
+///
+/// Only the revision: a uid precondition is checked by the proposing replica against the
+/// object it read, and that read's revision then stands for the uid too.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Precondition {
+    /// The revision at which the key was last written.
+    pub revision: Option<u64>,
+}
+
+impl Precondition {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn at_revision(revision: u64) -> Self {
+        Self {
+            revision: Some(revision),
+        }
+    }
+}
+
+/// One write to one key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Store `value` under `key`, which must not exist.
+    Create { key: String, value: Vec<u8> },
+    /// Replace the value under `key`, which must exist and meet the precondition.
+    Update {
+        key: String,
+        value: Vec<u8>,
+        precondition: Precondition,
+    },
+    /// Remove `key`, which must exist and meet the precondition.
+    Delete {
+        key: String,
+        precondition: Precondition,
+    },
+}
+
+impl Command {
+    pub fn key(&self) -> &str {
+        match self {
+            Command::Create { key, .. }
+            | Command::Update { key, .. }
+            | Command::Delete { key, .. } => key,
+        }
+    }
+}
+
+/// A log entry's payload: commands applied in order, each on its own (a failed
+/// precondition fails that command only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub commands: Vec<Command>,
+}
+
+impl Batch {
+    pub fn single(command: Command) -> Self {
+        Self {
+            commands: vec![command],
+        }
+    }
+}
+
+/// The outcome of one command, in the order of the batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandResult {
+    /// The value was stored at this revision.
+    Stored { revision: u64 },
+    /// The key was removed at this revision; `value` is what it held.
+    Deleted { revision: u64, value: Vec<u8> },
+    /// A create found the key present.
+    AlreadyExists,
+    /// An update or delete found no such key.
+    NotFound,
+    /// The precondition did not hold; `revision` is the key's current revision.
+    Conflict { revision: u64 },
+}
+
+/// The results of a batch, one per command.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub results: Vec<CommandResult>,
+}

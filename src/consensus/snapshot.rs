@@ -1,0 +1,116 @@
+//! Snapshot files: the whole applied state at one log position.
+//!
+//! Raft builds one every few thousand entries so it can purge the log behind it, and
+//! sends it to members too far behind for the log. The file starts with the length of
+//! its metadata, then the codec-encoded [`SnapshotMeta`], then the codec-encoded
+//! [`SnapshotPayload`], so the metadata can be read without loading the objects.
+//! `keelson snapshot save/restore` backups use the same format.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::types::SnapshotMeta;
+
+/// The objects of a snapshot: (key, revision of last write, value).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SnapshotPayload {
+    pub revision: u64,
+    pub objects: Vec<(String, u64, Vec<u8>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("snapshot file {path}: {source}")]
+    Codec {
+        path: PathBuf,
+        source: keelson_proto::CodecError,
+    },
+}
+
+/// Where the current snapshot and an incoming one live.
+#[derive(Clone, Debug)]
+pub struct SnapshotFiles {
+    dir: PathBuf,
+}
+
+impl SnapshotFiles {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join("snapshots"),
+        }
+    }
+
+    pub fn current(&self) -> PathBuf {
+        self.dir.join("current")
+    }
+
+    pub fn incoming(&self) -> PathBuf {
+        self.dir.join("incoming")
+    }
+
+    /// Writes a snapshot atomically (temp file, fsync, rename) as the current one.
+    pub async fn write(&self, meta: &SnapshotMeta, payload: &SnapshotPayload) -> Result<(), SnapshotError> {
+        let path = self.current();
+        let tmp = self.dir.join("building");
+        let io = |source| SnapshotError::Io { path: tmp.clone(), source };
+        let codec = |source| SnapshotError::Codec { path: tmp.clone(), source };
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        let meta_bytes = keelson_proto::encode(meta).map_err(codec)?;
+        let payload_bytes = keelson_proto::encode(payload).map_err(codec)?;
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+        file.write_all(&(meta_bytes.len() as u64).to_be_bytes()).await.map_err(io)?;
+        file.write_all(&meta_bytes).await.map_err(io)?;
+        file.write_all(&payload_bytes).await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        Ok(())
+    }
+
+    /// Opens the current snapshot, reading only its metadata.
+    pub async fn open_current(&self) -> Result<Option<(SnapshotMeta, tokio::fs::File)>, SnapshotError> {
+        let path = self.current();
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SnapshotError::Io { path, source }),
+        };
+        let meta = read_meta(&path, &mut file).await?;
+        file.rewind()
+            .await
+            .map_err(|source| SnapshotError::Io { path: path.clone(), source })?;
+        Ok(Some((meta, file)))
+    }
+
+    /// Creates the file an incoming snapshot is streamed into.
+    pub async fn begin_incoming(&self) -> Result<tokio::fs::File, SnapshotError> {
+        let path = self.incoming();
+        let io = |source| SnapshotError::Io { path: path.clone(), source };
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        tokio::fs::File::create(&path).await.map_err(io)
+    }
+}
+
+async fn read_meta(path: &Path, file: &mut tokio::fs::File) -> Result<SnapshotMeta, SnapshotError> {
+    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).await.map_err(io)?;
+    let len = u64::from_be_bytes(len);
+    let mut meta = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX).min(1 << 20)];
+    file.read_exact(&mut meta).await.map_err(io)?;
+    keelson_proto::decode(&meta).map_err(|source| SnapshotError::Codec { path: path.to_path_buf(), source })
+}
+
+/// Reads a whole snapshot from an open file.
+pub async fn read_all(path: &Path, file: &mut tokio::fs::File) -> Result<(SnapshotMeta, SnapshotPayload), SnapshotError> {
+    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+    file.rewind().await.map_err(io)?;
+    let meta = read_meta(path, file).await?;
+    let mut rest = Vec::new();
+    file.read_to_end(&mut rest).await.map_err(io)?;
+    let payload = keelson_proto::decode(&rest).map_err(|source| SnapshotError::Codec { path: path.to_path_buf(), source })?;
+    Ok((meta, payload))
+}

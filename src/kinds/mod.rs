@@ -1,0 +1,56 @@
+//! Every built-in resource keelson serves: one descriptor each, grouped by API group.
+//!
+//! A descriptor names the resource and points at its strategy; the generic engine in
+//! `registry` does the rest. Kinds with behaviour of their own (defaults, validation,
+//! table columns) have a strategy file; the others use [`Plain`].
+
+mod apps;
+mod cluster;
+mod configmap;
+mod core;
+mod namespace;
+mod secret;
+
+use crate::registry::descriptor::ResourceDescriptor;
+use crate::registry::strategy::{NameRule, Plain};
+
+pub(crate) const PLAIN: Plain = Plain { name_rule: NameRule::DnsSubdomain, generation: false };
+pub(crate) const PLAIN_GENERATION: Plain = Plain { name_rule: NameRule::DnsSubdomain, generation: true };
+pub(crate) const RBAC: Plain = Plain { name_rule: NameRule::PathSegment, generation: false };
+
+/// All served resources, in discovery order.
+pub fn catalog() -> Vec<&'static ResourceDescriptor> {
+    let mut all: Vec<&'static ResourceDescriptor> = Vec::new();
+    all.extend(core::RESOURCES);
+    all.extend(apps::RESOURCES);
+    all.extend(cluster::RESOURCES);
+    all
+}
+
+/// The preferred-order list of API groups with their versions (core group excluded).
+pub fn groups() -> Vec<(&'static str, &'static str)> {
+    let mut seen = Vec::new();
+    for d in catalog() {
+        if !d.group.is_empty() && !seen.iter().any(|(g, _)| *g == d.group) {
+            seen.push((d.group, d.version));
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_unique_and_keys_distinct() {
+        let all = catalog();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert!(!(a.group == b.group && a.resource == b.resource), "{a:?} twice");
+                assert_ne!(a.storage_prefix, b.storage_prefix, "{a:?} and {b:?} share a storage prefix");
+            }
+        }
+        assert!(all.len() >= 37);
+    }
+}

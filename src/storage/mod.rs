@@ -1,0 +1,42 @@
+//! The storage engine: sled, behind two narrow types that store bytes under keys.
+//!
+//! [`LogTree`] holds Raft's log and vote; [`StateTree`] holds the applied state (objects,
+//! watch history and apply metadata). Neither knows Raft's types or Kubernetes kinds:
+//! the consensus layer encodes what it stores, the registry decodes what it reads. sled is
+//! the engine the design card names, with known growth problems, so nothing above this
+//! module touches sled directly: swapping the engine means rewriting this folder only.
+
+mod data_dir;
+mod flusher;
+pub mod keyspace;
+mod log_tree;
+mod state_tree;
+
+pub use data_dir::{DataDir, DATA_FORMAT_VERSION};
+pub use flusher::Flusher;
+pub use log_tree::LogTree;
+pub use state_tree::{Change, StateTree, StateWrite, StoredValue};
+
+/// Errors of the storage engine.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage engine: {0}")]
+    Engine(#[from] sled::Error),
+    #[error("data directory {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("data directory {path} is in use by another keelson process (lock on {path}/LOCK); stop that process or pass another --data-dir")]
+    Locked { path: std::path::PathBuf },
+    #[error("data directory {path} has format version {found}, this build reads version {expected}; use a matching keelson build or restore from a snapshot")]
+    FormatVersion {
+        path: std::path::PathBuf,
+        found: String,
+        expected: u32,
+    },
+    #[error("corrupt record under key {key:?}: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("fsync failed: {0}")]
+    Flush(String),
+}

@@ -1,0 +1,142 @@
+//! The applied state: objects by key, the recent change history, and apply metadata.
+//!
+//! One sled tree so that everything one apply step changes lands in one atomic batch:
+//! a crash leaves the state exactly as of some applied log entry, which Raft then replays
+//! forward from its log. Values are opaque bytes; the revision of each object's last write
+//! is kept beside it, as etcd keeps `mod_revision`.
+
+use serde::{Deserialize, Serialize};
+
+use super::keyspace::{index_of, indexed, named, HISTORY, META, OBJECT};
+use super::{Flusher, StorageError};
+
+/// An object's stored bytes and the revision of its last write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredValue {
+    pub revision: u64,
+    pub value: Vec<u8>,
+}
+
+impl StoredValue {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.value.len());
+        out.extend_from_slice(&self.revision.to_be_bytes());
+        out.extend_from_slice(&self.value);
+        out
+    }
+
+    fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, StorageError> {
+        let (head, value) = bytes.split_at_checked(8).ok_or_else(|| StorageError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: "object record shorter than its revision".into(),
+        })?;
+        let mut revision = [0u8; 8];
+        revision.copy_from_slice(head);
+        Ok(Self {
+            revision: u64::from_be_bytes(revision),
+            value: value.to_vec(),
+        })
+    }
+}
+
+/// One applied write, as watchers and the history see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub revision: u64,
+    pub key: String,
+    /// The new value; `None` when the key was deleted.
+    pub value: Option<Vec<u8>>,
+    /// The value before this write; `None` when the key was created.
+    pub prev: Option<Vec<u8>>,
+}
+
+/// What one apply step writes: object changes, their history records, and metadata.
+#[derive(Default)]
+pub struct StateWrite {
+    batch: sled::Batch,
+}
+
+impl StateWrite {
+    pub fn put_object(&mut self, key: &str, value: &StoredValue) {
+        self.batch.insert(named(OBJECT, key), value.encode());
+    }
+
+    pub fn remove_object(&mut self, key: &str) {
+        self.batch.remove(named(OBJECT, key));
+    }
+
+    pub fn record_history(&mut self, revision: u64, encoded_change: Vec<u8>) {
+        self.batch.insert(&indexed(HISTORY, revision), encoded_change);
+    }
+
+    pub fn forget_history(&mut self, revision: u64) {
+        self.batch.remove(&indexed(HISTORY, revision));
+    }
+
+    pub fn put_meta(&mut self, name: &str, value: Vec<u8>) {
+        self.batch.insert(named(META, name), value);
+    }
+}
+
+#[derive(Clone)]
+pub struct StateTree {
+    tree: sled::Tree,
+    flusher: Flusher,
+}
+
+impl StateTree {
+    pub(super) fn new(tree: sled::Tree, flusher: Flusher) -> Self {
+        Self { tree, flusher }
+    }
+
+    pub fn object(&self, key: &str) -> Result<Option<StoredValue>, StorageError> {
+        let key = named(OBJECT, key);
+        match self.tree.get(&key)? {
+            Some(bytes) => Ok(Some(StoredValue::decode(&key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every object whose key starts with `prefix`, in key order.
+    pub fn objects(&self, prefix: &str) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> {
+        self.tree.scan_prefix(named(OBJECT, prefix)).map(|item| {
+            let (key, bytes) = item?;
+            let value = StoredValue::decode(&key, &bytes)?;
+            let name = String::from_utf8_lossy(&key[1..]).into_owned();
+            Ok((name, value))
+        })
+    }
+
+    /// Encoded history records with revision > `after`, in order.
+    pub fn history_after(&self, after: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StorageError>> {
+        let start = indexed(HISTORY, after.saturating_add(1));
+        self.tree.range(start..=indexed(HISTORY, u64::MAX)).map(|item| {
+            let (key, bytes) = item?;
+            let revision = index_of(&key).ok_or_else(|| StorageError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: "history key without a revision".into(),
+            })?;
+            Ok((revision, bytes))
+        })
+    }
+
+    pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StorageError> {
+        Ok(self.tree.get(named(META, name))?)
+    }
+
+    /// Applies one step atomically (durable with the next flush).
+    pub fn apply(&self, write: StateWrite) -> Result<(), StorageError> {
+        self.tree.apply_batch(write.batch)?;
+        Ok(())
+    }
+
+    /// Drops every object and history record (before a snapshot is installed).
+    pub fn clear(&self) -> Result<(), StorageError> {
+        self.tree.clear()?;
+        Ok(())
+    }
+
+    pub async fn flush(&self) -> Result<(), StorageError> {
+        self.flusher.flush().await
+    }
+}

@@ -1,0 +1,69 @@
+//! kubectl as a user runs it: the admin kubeconfig, a time limit, nothing inherited that
+//! could send it anywhere but the test server.
+
+use std::process::{Command, Output, Stdio};
+
+use super::{run_with_timeout, Server, KUBECTL, KUBECTL_TIMEOUT};
+
+impl Server {
+    /// A kubectl command using the admin kubeconfig, with HOME and the discovery cache
+    /// inside the test's directory and no proxy settings inherited.
+    pub fn kubectl_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(KUBECTL);
+        cmd.args(args)
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("HOME", &self.root)
+            .env("KUBECACHEDIR", self.root.join("kubecache"))
+            .stdin(Stdio::null());
+        for var in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    /// Runs kubectl (at most `KUBECTL_TIMEOUT`) and returns its output, success or not.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        let out = run_with_timeout(self.kubectl_command(args), KUBECTL_TIMEOUT);
+        match out.status {
+            Some(status) => Output { status, stdout: out.stdout, stderr: out.stderr },
+            None => panic!(
+                "kubectl {args:?} did not finish within {KUBECTL_TIMEOUT:?}\nstdout: {}\nstderr: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                self.describe()
+            ),
+        }
+    }
+
+    /// Runs kubectl, asserts it succeeded, and returns its stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed with {}\nstdout: {}\nstderr: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.describe()
+        );
+        String::from_utf8(out.stdout).expect("kubectl prints UTF-8")
+    }
+
+    /// Runs kubectl, asserts it failed, and returns its stderr.
+    pub fn kubectl_err(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} succeeded but should have failed\nstdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
