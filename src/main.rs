@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "keelson", version, about = "A Kubernetes API server whose replicas share state through an embedded Raft log")]
+#[command(
+    name = "keelson",
+    version,
+    about = "A Kubernetes API server whose replicas share state through an embedded Raft log"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,13 +43,30 @@ enum Command {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,openraft=warn,sled=warn,actix_server=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,openraft=warn,sled=warn,actix_server=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data_dir, listen, peer_listen, advertise_address, tls_san, node_id } => {
-            let opts = keelson::node::NodeOptions { data_dir, listen, peer_listen, advertise_address, tls_sans: tls_san, node_id };
+        Command::Serve {
+            data_dir,
+            listen,
+            peer_listen,
+            advertise_address,
+            tls_san,
+            node_id,
+        } => {
+            let opts = keelson::node::NodeOptions {
+                data_dir,
+                listen,
+                peer_listen,
+                advertise_address,
+                tls_sans: tls_san,
+                node_id,
+            };
             keelson::node::run(opts).await
         }
     }

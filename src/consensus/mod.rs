@@ -145,3 +145,6 @@ fn raft_config() -> Result<Config, ConsensusError> {
     };
     config.validate().map_err(|e| ConsensusError::Config(e.to_string()))
 }
+
+#[cfg(test)]
+mod storage_suite;

@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod health;
 pub mod negotiate;
 mod patch;
+mod protobuf;
 mod query;
 pub mod request_info;
 mod resource;
@@ -169,3 +170,6 @@ fn health_response(endpoint: &str, check: Option<&str>, query: &Query, state: &A
     let status = actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     HttpResponse::build(status).content_type("text/plain; charset=utf-8").insert_header(("X-Content-Type-Options", "nosniff")).body(body)
 }
+
+#[cfg(test)]
+mod fuzz_tests;
