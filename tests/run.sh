@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests need (idempotently),
+# builds once in release mode, then runs unit, storage-contract and integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v kubectl >/dev/null || { echo "tests/run.sh: kubectl (v1.30 or newer) is required on PATH; install it from your distribution or the Kubernetes package repository" >&2; exit 2; }
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+  echo "tests/run.sh: installing ${need_apt[*]} with apt-get" >&2
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "tests/run.sh: building and testing (release profile, shared with the binary)" >&2
+cargo test --release -p keelson-proto -p keelson -- --test-threads="${KEELSON_TEST_THREADS:-2}"
