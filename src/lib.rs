@@ -13,10 +13,10 @@
 //! `node.rs` wires the pieces together; nothing else constructs them.
 
 pub mod consensus;
-pub mod storage;
-pub mod pki;
-pub mod kinds;
-pub mod registry;
 pub mod http;
+pub mod kinds;
 pub mod node;
 pub mod pipeline;
+pub mod pki;
+pub mod registry;
+pub mod storage;

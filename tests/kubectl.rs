@@ -346,16 +346,58 @@ async fn discovery_health_and_version() {
 async fn missing_namespace_and_duplicate_errors() {
     let server = Server::start().await;
 
+    // `kubectl create configmap` wraps the server's message in its own words...
     let err = server.kubectl_err(&["create", "configmap", "x", "-n", "no-such-ns"]);
     assert!(
-        err.contains("Error from server (NotFound): namespaces \"no-such-ns\" not found"),
+        err.contains("namespaces \"no-such-ns\" not found"),
         "create in a missing namespace: {err}"
     );
-
     server.kubectl_ok(&["create", "configmap", "dup", "-n", "default"]);
     let err = server.kubectl_err(&["create", "configmap", "dup", "-n", "default"]);
     assert!(
-        err.contains("Error from server (AlreadyExists): configmaps \"dup\" already exists"),
+        err.contains("configmaps \"dup\" already exists"),
         "duplicate create: {err}"
+    );
+
+    // ...while `kubectl create -f` shows the Status reason as well. (--validate=false:
+    // client-side schema validation downloads /openapi, which is not what this tests.)
+    let manifest = server.scratch_file(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n",
+    );
+    let manifest = manifest.to_str().expect("UTF-8 path");
+    let err = server.kubectl_err(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifest,
+        "-n",
+        "no-such-ns",
+    ]);
+    assert!(
+        err.contains("Error from server (NotFound)")
+            && err.contains("namespaces \"no-such-ns\" not found"),
+        "create -f in a missing namespace: {err}"
+    );
+    server.kubectl_ok(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifest,
+        "-n",
+        "default",
+    ]);
+    let err = server.kubectl_err(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifest,
+        "-n",
+        "default",
+    ]);
+    assert!(
+        err.contains("Error from server (AlreadyExists)")
+            && err.contains("configmaps \"from-file\" already exists"),
+        "duplicate create -f: {err}"
     );
 }

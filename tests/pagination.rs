@@ -2,7 +2,8 @@
 //! task keeps creating, updating and deleting configmaps in the same namespace. The pages
 //! together must be exactly the objects (name and resourceVersion) that were live at the
 //! first page's revision R. That set is computed independently of the server: the 10,000
-//! acknowledged creates plus every acknowledged write of the writer with revision ≤ R.
+//! acknowledged creates plus every acknowledged write of the writer with revision ≤ R (a
+//! delete is answered with a Status, so its revision is bounded by its neighbours').
 //! A garbage continue token is a 400.
 
 mod support;
@@ -59,13 +60,15 @@ async fn create_initial(server: &Server) -> HashMap<String, u64> {
     live
 }
 
-/// One acknowledged write: after it, `name` exists with revision `rv` (`deleted == false`)
-/// or is gone as of revision `rv`.
+/// One acknowledged write, in the writer's (sequential) order. After it `name` exists at
+/// revision `rv`, or, for a delete, is gone. Upstream answers a configmap delete with a
+/// `Status` (configmaps' store does not set ReturnDeletedObject), so a delete's revision
+/// is not known: only that it lies between the writes just before and after it.
 #[derive(Clone, Debug)]
 struct Write {
     name: String,
-    deleted: bool,
-    rv: u64,
+    /// `None` for a delete.
+    rv: Option<u64>,
 }
 
 /// Cycles through update (of a low-numbered initial object), create (of a new object) and
@@ -87,11 +90,9 @@ async fn writer(
                 body["metadata"]["resourceVersion"] = json!(known[&name].to_string());
                 let (status, obj) = server.put(&format!("{CMS}/{name}"), &body).await;
                 assert_eq!(status, StatusCode::OK, "writer update {name}: {obj}");
-                Write {
-                    name,
-                    deleted: false,
-                    rv: rv_of(&obj),
-                }
+                let rv = rv_of(&obj);
+                known.insert(name.clone(), rv);
+                Write { name, rv: Some(rv) }
             }
             1 => {
                 let name = format!("extra-{i:05}");
@@ -99,40 +100,70 @@ async fn writer(
                 assert_eq!(status, StatusCode::CREATED, "writer create {name}: {obj}");
                 Write {
                     name,
-                    deleted: false,
-                    rv: rv_of(&obj),
+                    rv: Some(rv_of(&obj)),
                 }
             }
             _ => {
                 let name = initial_name(INITIAL / 2 + i / 3);
-                let (status, obj) = server.delete(&format!("{CMS}/{name}")).await;
-                assert_eq!(status, StatusCode::OK, "writer delete {name}: {obj}");
-                // Upstream answers a delete with the object at the deletion's revision.
-                Write {
-                    name,
-                    deleted: true,
-                    rv: rv_of(&obj),
-                }
+                let (status, body) = server.delete(&format!("{CMS}/{name}")).await;
+                assert_eq!(status, StatusCode::OK, "writer delete {name}: {body}");
+                assert_eq!(
+                    body["kind"], "Status",
+                    "a configmap delete answers a Status: {body}"
+                );
+                assert_eq!(body["status"], "Success", "writer delete {name}: {body}");
+                assert_eq!(
+                    body["details"]["name"],
+                    name.as_str(),
+                    "writer delete: {body}"
+                );
+                Write { name, rv: None }
             }
         };
-        known.insert(write.name.clone(), write.rv);
         log.lock().unwrap().push(write);
     }
 }
 
-/// The live (name → rv) set at revision `r`, from the initial creates and the writes.
-fn state_at(initial: &HashMap<String, u64>, writes: &[Write], r: u64) -> BTreeMap<String, u64> {
-    let mut state: BTreeMap<String, u64> = initial.iter().map(|(n, rv)| (n.clone(), *rv)).collect();
-    let mut ordered: Vec<&Write> = writes.iter().filter(|w| w.rv <= r).collect();
-    ordered.sort_by_key(|w| w.rv);
-    for w in ordered {
-        if w.deleted {
-            state.remove(&w.name);
-        } else {
-            state.insert(w.name.clone(), w.rv);
+/// The state at revision `r` as far as the client can know it: the objects certainly
+/// live (name → rv), and the names whose delete may or may not be at or before `r`
+/// (with the rv they had if it is not).
+struct Expected {
+    live: BTreeMap<String, u64>,
+    undecided: BTreeMap<String, u64>,
+}
+
+fn state_at(initial: &HashMap<String, u64>, writes: &[Write], r: u64) -> Expected {
+    let mut live: BTreeMap<String, u64> = initial.iter().map(|(n, rv)| (n.clone(), *rv)).collect();
+    let mut undecided = BTreeMap::new();
+    let initial_max = initial.values().copied().max().unwrap_or(0);
+    for (i, w) in writes.iter().enumerate() {
+        match w.rv {
+            Some(rv) if rv <= r => {
+                live.insert(w.name.clone(), rv);
+            }
+            Some(_) => {}
+            None => {
+                // The delete's revision is above the previous write's and below the next's.
+                let lo = writes[..i]
+                    .iter()
+                    .rev()
+                    .find_map(|w| w.rv)
+                    .unwrap_or(initial_max);
+                let hi = writes[i + 1..]
+                    .iter()
+                    .find_map(|w| w.rv)
+                    .unwrap_or(u64::MAX);
+                if hi <= r {
+                    live.remove(&w.name);
+                } else if lo < r {
+                    if let Some(rv) = live.remove(&w.name) {
+                        undecided.insert(w.name.clone(), rv);
+                    }
+                }
+            }
         }
     }
-    state
+    Expected { live, undecided }
 }
 
 /// Lists one page; returns the list body.
@@ -288,14 +319,31 @@ async fn pages_are_consistent_at_the_first_page_revision_under_writes() {
     let r = first_rv.expect("at least one page");
     let writes = log.lock().unwrap().clone();
     assert!(
-        writes.iter().any(|w| w.rv <= r),
+        writes.iter().any(|w| w.rv.is_some_and(|rv| rv <= r)),
         "no write before the first page"
     );
     assert!(
-        writes.iter().filter(|w| w.rv > r).count() >= 2,
+        writes
+            .iter()
+            .filter(|w| w.rv.is_some_and(|rv| rv > r))
+            .count()
+            >= 2,
         "no writes while paging"
     );
-    let expected = state_at(&initial, &writes, r);
+    let Expected {
+        live: expected,
+        undecided,
+    } = state_at(&initial, &writes, r);
+    assert!(
+        undecided.len() <= 1,
+        "at most the one delete next to R is undecided: {undecided:?}"
+    );
+    for (name, rv) in &undecided {
+        // Listed at its last revision (deleted after R) or not at all (deleted by R).
+        if let Some(got) = listed.remove(name) {
+            assert_eq!(got, *rv, "{name} listed with a revision it never had");
+        }
+    }
     assert!(
         listed == expected,
         "pages differ from the state at revision {r}: {}",

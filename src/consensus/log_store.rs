@@ -26,28 +26,56 @@ impl LogStore {
         Self { tree }
     }
 
-    fn meta<T: serde::de::DeserializeOwned>(&self, name: &str, subject: ErrorSubject<NodeId>) -> Result<Option<T>, RaftStorageError> {
-        let bytes = self.tree.meta(name).map_err(|e| io_error(subject.clone(), ErrorVerb::Read, &e))?;
+    fn meta<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        subject: ErrorSubject<NodeId>,
+    ) -> Result<Option<T>, RaftStorageError> {
+        let bytes = self
+            .tree
+            .meta(name)
+            .map_err(|e| io_error(subject.clone(), ErrorVerb::Read, &e))?;
         bytes
             .map(|b| keelson_proto::decode(&b).map_err(|e| io_error(subject, ErrorVerb::Read, &e)))
             .transpose()
     }
 
-    fn put_meta<T: serde::Serialize>(&self, name: &str, value: &T, subject: ErrorSubject<NodeId>) -> Result<(), RaftStorageError> {
-        let bytes = keelson_proto::encode(value).map_err(|e| io_error(subject.clone(), ErrorVerb::Write, &e))?;
-        self.tree.put_meta(name, bytes).map_err(|e| io_error(subject, ErrorVerb::Write, &e))
+    fn put_meta<T: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        subject: ErrorSubject<NodeId>,
+    ) -> Result<(), RaftStorageError> {
+        let bytes = keelson_proto::encode(value)
+            .map_err(|e| io_error(subject.clone(), ErrorVerb::Write, &e))?;
+        self.tree
+            .put_meta(name, bytes)
+            .map_err(|e| io_error(subject, ErrorVerb::Write, &e))
     }
 }
 
-pub(super) fn io_error<E: std::error::Error + 'static>(subject: ErrorSubject<NodeId>, verb: ErrorVerb, e: &E) -> RaftStorageError {
+pub(super) fn io_error<E: std::error::Error + 'static>(
+    subject: ErrorSubject<NodeId>,
+    verb: ErrorVerb,
+    e: &E,
+) -> RaftStorageError {
     StorageIOError::new(subject, verb, openraft::AnyError::new(e)).into()
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(&mut self, range: RB) -> Result<Vec<Entry>, RaftStorageError> {
-        let raw = self.tree.entries(range).map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))?;
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, RaftStorageError> {
+        let raw = self
+            .tree
+            .entries(range)
+            .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))?;
         raw.iter()
-            .map(|(_, bytes)| keelson_proto::decode(bytes).map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e)))
+            .map(|(_, bytes)| {
+                keelson_proto::decode(bytes)
+                    .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))
+            })
             .collect()
     }
 }
@@ -56,10 +84,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, RaftStorageError> {
-        let last = self.tree.last().map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))?;
+        let last = self
+            .tree
+            .last()
+            .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))?;
         let last_log_id = match last {
             Some(bytes) => {
-                let entry: Entry = keelson_proto::decode(&bytes).map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))?;
+                let entry: Entry = keelson_proto::decode(&bytes)
+                    .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Read, &e))?;
                 Some(entry.log_id)
             }
             None => None,
@@ -77,7 +109,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), RaftStorageError> {
         self.put_meta(META_VOTE, vote, ErrorSubject::Vote)?;
-        self.tree.flush().await.map_err(|e| io_error(ErrorSubject::Vote, ErrorVerb::Write, &e))
+        self.tree
+            .flush()
+            .await
+            .map_err(|e| io_error(ErrorSubject::Vote, ErrorVerb::Write, &e))
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, RaftStorageError> {
@@ -89,21 +124,32 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, RaftStorageError> {
-        Ok(self.meta::<Option<LogId>>(META_COMMITTED, ErrorSubject::Store)?.flatten())
+        Ok(self
+            .meta::<Option<LogId>>(META_COMMITTED, ErrorSubject::Store)?
+            .flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), RaftStorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), RaftStorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
         let mut encoded = Vec::new();
         for entry in entries {
-            let bytes = keelson_proto::encode(&entry).map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Write, &e))?;
+            let bytes = keelson_proto::encode(&entry)
+                .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Write, &e))?;
             encoded.push((entry.log_id.index, bytes));
         }
-        self.tree.append(encoded).map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Write, &e))?;
-        self.tree.flush_then(move |result| callback.log_io_completed(result.map_err(std::io::Error::other)));
+        self.tree
+            .append(encoded)
+            .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Write, &e))?;
+        self.tree.flush_then(move |result| {
+            callback.log_io_completed(result.map_err(std::io::Error::other))
+        });
         Ok(())
     }
 

@@ -59,29 +59,56 @@ pub struct ConsensusOptions {
 
 impl Consensus {
     /// Starts the Raft node on `data`, initialising a one-member cluster on first start.
-    pub async fn start(opts: ConsensusOptions, data: &DataDir, sink: AppliedSender) -> Result<Self, ConsensusError> {
+    pub async fn start(
+        opts: ConsensusOptions,
+        data: &DataDir,
+        sink: AppliedSender,
+    ) -> Result<Self, ConsensusError> {
         let storage = |e: crate::storage::StorageError| ConsensusError::Storage(e.to_string());
         let log_store = LogStore::new(data.log_tree().map_err(storage)?);
         let state_tree = data.state_tree().map_err(storage)?;
-        let state_machine = StateMachine::open(state_tree, SnapshotFiles::new(data.path()), sink).map_err(|e| ConsensusError::Storage(e.to_string()))?;
+        let state_machine = StateMachine::open(state_tree, SnapshotFiles::new(data.path()), sink)
+            .map_err(|e| ConsensusError::Storage(e.to_string()))?;
         let revision = state_machine.revision_handle();
-        let raft = Raft::new(opts.node_id, Arc::new(raft_config()?), Network, log_store, state_machine)
-            .await
-            .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
-        let node = Self { raft, node_id: opts.node_id, revision };
+        let raft = Raft::new(
+            opts.node_id,
+            Arc::new(raft_config()?),
+            Network,
+            log_store,
+            state_machine,
+        )
+        .await
+        .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
+        let node = Self {
+            raft,
+            node_id: opts.node_id,
+            revision,
+        };
         node.initialize_if_new(&opts.peer_address).await?;
         Ok(node)
     }
 
     async fn initialize_if_new(&self, peer_address: &str) -> Result<(), ConsensusError> {
-        let initialized = self.raft.is_initialized().await.map_err(|e| ConsensusError::Stopped(e.to_string()))?;
+        let initialized = self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
         if initialized {
             // A lone member need not wait out an election timeout after a restart.
             let _ = self.raft.trigger().elect().await;
             return Ok(());
         }
-        let members = BTreeMap::from([(self.node_id, BasicNode { addr: peer_address.to_string() })]);
-        self.raft.initialize(members).await.map_err(|e| ConsensusError::Stopped(e.to_string()))
+        let members = BTreeMap::from([(
+            self.node_id,
+            BasicNode {
+                addr: peer_address.to_string(),
+            },
+        )]);
+        self.raft
+            .initialize(members)
+            .await
+            .map_err(|e| ConsensusError::Stopped(e.to_string()))
     }
 
     /// Appends `batch` to the log and returns each command's result once it is committed
@@ -91,8 +118,12 @@ impl Consensus {
         let _guard = span.enter();
         match self.raft.client_write(batch).await {
             Ok(response) => Ok(response.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(ConsensusError::NoLeader),
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => Err(ConsensusError::Stopped(e.to_string())),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                Err(ConsensusError::NoLeader)
+            }
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
+                Err(ConsensusError::Stopped(e.to_string()))
+            }
             Err(RaftError::Fatal(e)) => Err(ConsensusError::Stopped(e.to_string())),
         }
     }
@@ -143,7 +174,9 @@ fn raft_config() -> Result<Config, ConsensusError> {
         purge_batch_size: 1_000,
         ..Default::default()
     };
-    config.validate().map_err(|e| ConsensusError::Config(e.to_string()))
+    config
+        .validate()
+        .map_err(|e| ConsensusError::Config(e.to_string()))
 }
 
 #[cfg(test)]

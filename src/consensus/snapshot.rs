@@ -23,7 +23,10 @@ pub struct SnapshotPayload {
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("snapshot file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("snapshot file {path}: {source}")]
     Codec {
         path: PathBuf,
@@ -53,16 +56,28 @@ impl SnapshotFiles {
     }
 
     /// Writes a snapshot atomically (temp file, fsync, rename) as the current one.
-    pub async fn write(&self, meta: &SnapshotMeta, payload: &SnapshotPayload) -> Result<(), SnapshotError> {
+    pub async fn write(
+        &self,
+        meta: &SnapshotMeta,
+        payload: &SnapshotPayload,
+    ) -> Result<(), SnapshotError> {
         let path = self.current();
         let tmp = self.dir.join("building");
-        let io = |source| SnapshotError::Io { path: tmp.clone(), source };
-        let codec = |source| SnapshotError::Codec { path: tmp.clone(), source };
+        let io = |source| SnapshotError::Io {
+            path: tmp.clone(),
+            source,
+        };
+        let codec = |source| SnapshotError::Codec {
+            path: tmp.clone(),
+            source,
+        };
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let meta_bytes = keelson_proto::encode(meta).map_err(codec)?;
         let payload_bytes = keelson_proto::encode(payload).map_err(codec)?;
         let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
-        file.write_all(&(meta_bytes.len() as u64).to_be_bytes()).await.map_err(io)?;
+        file.write_all(&(meta_bytes.len() as u64).to_be_bytes())
+            .await
+            .map_err(io)?;
         file.write_all(&meta_bytes).await.map_err(io)?;
         file.write_all(&payload_bytes).await.map_err(io)?;
         file.sync_all().await.map_err(io)?;
@@ -71,7 +86,9 @@ impl SnapshotFiles {
     }
 
     /// Opens the current snapshot, reading only its metadata.
-    pub async fn open_current(&self) -> Result<Option<(SnapshotMeta, tokio::fs::File)>, SnapshotError> {
+    pub async fn open_current(
+        &self,
+    ) -> Result<Option<(SnapshotMeta, tokio::fs::File)>, SnapshotError> {
         let path = self.current();
         let mut file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
@@ -79,38 +96,57 @@ impl SnapshotFiles {
             Err(source) => return Err(SnapshotError::Io { path, source }),
         };
         let meta = read_meta(&path, &mut file).await?;
-        file.rewind()
-            .await
-            .map_err(|source| SnapshotError::Io { path: path.clone(), source })?;
+        file.rewind().await.map_err(|source| SnapshotError::Io {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Some((meta, file)))
     }
 
     /// Creates the file an incoming snapshot is streamed into.
     pub async fn begin_incoming(&self) -> Result<tokio::fs::File, SnapshotError> {
         let path = self.incoming();
-        let io = |source| SnapshotError::Io { path: path.clone(), source };
+        let io = |source| SnapshotError::Io {
+            path: path.clone(),
+            source,
+        };
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         tokio::fs::File::create(&path).await.map_err(io)
     }
 }
 
 async fn read_meta(path: &Path, file: &mut tokio::fs::File) -> Result<SnapshotMeta, SnapshotError> {
-    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+    let io = |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut len = [0u8; 8];
     file.read_exact(&mut len).await.map_err(io)?;
     let len = u64::from_be_bytes(len);
     let mut meta = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX).min(1 << 20)];
     file.read_exact(&mut meta).await.map_err(io)?;
-    keelson_proto::decode(&meta).map_err(|source| SnapshotError::Codec { path: path.to_path_buf(), source })
+    keelson_proto::decode(&meta).map_err(|source| SnapshotError::Codec {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads a whole snapshot from an open file.
-pub async fn read_all(path: &Path, file: &mut tokio::fs::File) -> Result<(SnapshotMeta, SnapshotPayload), SnapshotError> {
-    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+pub async fn read_all(
+    path: &Path,
+    file: &mut tokio::fs::File,
+) -> Result<(SnapshotMeta, SnapshotPayload), SnapshotError> {
+    let io = |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     file.rewind().await.map_err(io)?;
     let meta = read_meta(path, file).await?;
     let mut rest = Vec::new();
     file.read_to_end(&mut rest).await.map_err(io)?;
-    let payload = keelson_proto::decode(&rest).map_err(|source| SnapshotError::Codec { path: path.to_path_buf(), source })?;
+    let payload = keelson_proto::decode(&rest).map_err(|source| SnapshotError::Codec {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok((meta, payload))
 }

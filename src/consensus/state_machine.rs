@@ -41,7 +41,11 @@ type Overlay = HashMap<String, Option<StoredValue>>;
 
 impl StateMachine {
     /// Opens the state machine where it last stopped.
-    pub fn open(tree: StateTree, files: SnapshotFiles, sink: AppliedSender) -> Result<Self, RaftStorageError> {
+    pub fn open(
+        tree: StateTree,
+        files: SnapshotFiles,
+        sink: AppliedSender,
+    ) -> Result<Self, RaftStorageError> {
         let applied = read_meta(&tree, META_APPLIED)?.flatten();
         let membership = read_meta(&tree, META_MEMBERSHIP)?.unwrap_or_default();
         let revision = read_meta(&tree, META_REVISION)?.unwrap_or(0);
@@ -61,14 +65,26 @@ impl StateMachine {
         self.shared_revision.clone()
     }
 
-    fn current(&self, overlay: &Overlay, key: &str) -> Result<Option<StoredValue>, RaftStorageError> {
+    fn current(
+        &self,
+        overlay: &Overlay,
+        key: &str,
+    ) -> Result<Option<StoredValue>, RaftStorageError> {
         if let Some(value) = overlay.get(key) {
             return Ok(value.clone());
         }
-        self.tree.object(key).map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
+        self.tree
+            .object(key)
+            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
     }
 
-    fn apply_batch(&mut self, batch: Batch, overlay: &mut Overlay, write: &mut StateWrite, changes: &mut Vec<Change>) -> Result<BatchResult, RaftStorageError> {
+    fn apply_batch(
+        &mut self,
+        batch: Batch,
+        overlay: &mut Overlay,
+        write: &mut StateWrite,
+        changes: &mut Vec<Change>,
+    ) -> Result<BatchResult, RaftStorageError> {
         let mut results = Vec::with_capacity(batch.commands.len());
         for command in batch.commands {
             let current = self.current(overlay, command.key())?;
@@ -83,27 +99,60 @@ impl StateMachine {
     }
 
     /// The pure part of applying one command: its result and the change it makes.
-    fn decide(&mut self, command: Command, current: Option<StoredValue>) -> (CommandResult, Option<Change>) {
+    fn decide(
+        &mut self,
+        command: Command,
+        current: Option<StoredValue>,
+    ) -> (CommandResult, Option<Change>) {
         match (command, current) {
             (Command::Create { .. }, Some(_)) => (CommandResult::AlreadyExists, None),
             (Command::Create { key, value }, None) => {
                 let revision = self.next_revision();
-                let change = Change { revision, key, value: Some(value), prev: None };
+                let change = Change {
+                    revision,
+                    key,
+                    value: Some(value),
+                    prev: None,
+                };
                 (CommandResult::Stored { revision }, Some(change))
             }
-            (Command::Update { .. } | Command::Delete { .. }, None) => (CommandResult::NotFound, None),
-            (Command::Update { precondition, .. } | Command::Delete { precondition, .. }, Some(current)) if !holds(&precondition, &current) => {
-                (CommandResult::Conflict { revision: current.revision }, None)
+            (Command::Update { .. } | Command::Delete { .. }, None) => {
+                (CommandResult::NotFound, None)
             }
+            (
+                Command::Update { precondition, .. } | Command::Delete { precondition, .. },
+                Some(current),
+            ) if !holds(&precondition, &current) => (
+                CommandResult::Conflict {
+                    revision: current.revision,
+                },
+                None,
+            ),
             (Command::Update { key, value, .. }, Some(current)) => {
                 let revision = self.next_revision();
-                let change = Change { revision, key, value: Some(value), prev: Some(current.value) };
+                let change = Change {
+                    revision,
+                    key,
+                    value: Some(value),
+                    prev: Some(current.value),
+                };
                 (CommandResult::Stored { revision }, Some(change))
             }
             (Command::Delete { key, .. }, Some(current)) => {
                 let revision = self.next_revision();
-                let result = CommandResult::Deleted { revision, value: current.value.clone() };
-                (result, Some(Change { revision, key, value: None, prev: Some(current.value) }))
+                let result = CommandResult::Deleted {
+                    revision,
+                    value: current.value.clone(),
+                };
+                (
+                    result,
+                    Some(Change {
+                        revision,
+                        key,
+                        value: None,
+                        prev: Some(current.value),
+                    }),
+                )
             }
         }
     }
@@ -113,14 +162,23 @@ impl StateMachine {
         self.revision
     }
 
-    fn record(&self, change: &Change, overlay: &mut Overlay, write: &mut StateWrite) -> Result<(), RaftStorageError> {
-        let stored = change.value.as_ref().map(|value| StoredValue { revision: change.revision, value: value.clone() });
+    fn record(
+        &self,
+        change: &Change,
+        overlay: &mut Overlay,
+        write: &mut StateWrite,
+    ) -> Result<(), RaftStorageError> {
+        let stored = change.value.as_ref().map(|value| StoredValue {
+            revision: change.revision,
+            value: value.clone(),
+        });
         match &stored {
             Some(stored) => write.put_object(&change.key, stored),
             None => write.remove_object(&change.key),
         }
         overlay.insert(change.key.clone(), stored);
-        let encoded = keelson_proto::encode(change).map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
+        let encoded = keelson_proto::encode(change)
+            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
         write.record_history(change.revision, encoded);
         if change.revision > HISTORY_RETAINED {
             write.forget_history(change.revision - HISTORY_RETAINED);
@@ -129,10 +187,21 @@ impl StateMachine {
     }
 
     fn write_position(&self, write: &mut StateWrite) -> Result<(), RaftStorageError> {
-        let encode_err = |e: keelson_proto::CodecError| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e);
-        write.put_meta(META_APPLIED, keelson_proto::encode(&self.applied).map_err(encode_err)?);
-        write.put_meta(META_MEMBERSHIP, keelson_proto::encode(&self.membership).map_err(encode_err)?);
-        write.put_meta(META_REVISION, keelson_proto::encode(&self.revision).map_err(encode_err)?);
+        let encode_err = |e: keelson_proto::CodecError| {
+            io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e)
+        };
+        write.put_meta(
+            META_APPLIED,
+            keelson_proto::encode(&self.applied).map_err(encode_err)?,
+        );
+        write.put_meta(
+            META_MEMBERSHIP,
+            keelson_proto::encode(&self.membership).map_err(encode_err)?,
+        );
+        write.put_meta(
+            META_REVISION,
+            keelson_proto::encode(&self.revision).map_err(encode_err)?,
+        );
         Ok(())
     }
 
@@ -147,10 +216,14 @@ impl StateMachine {
     fn collect_payload(&self) -> Result<SnapshotPayload, RaftStorageError> {
         let mut objects = Vec::new();
         for item in self.tree.objects("") {
-            let (key, stored) = item.map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
+            let (key, stored) =
+                item.map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
             objects.push((key, stored.revision, stored.value));
         }
-        Ok(SnapshotPayload { revision: self.revision, objects })
+        Ok(SnapshotPayload {
+            revision: self.revision,
+            objects,
+        })
     }
 }
 
@@ -159,21 +232,33 @@ pub fn stored_revision(tree: &StateTree) -> Result<u64, RaftStorageError> {
     Ok(read_meta(tree, META_REVISION)?.unwrap_or(0))
 }
 
-fn read_meta<T: serde::de::DeserializeOwned>(tree: &StateTree, name: &str) -> Result<Option<T>, RaftStorageError> {
-    let bytes = tree.meta(name).map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
+fn read_meta<T: serde::de::DeserializeOwned>(
+    tree: &StateTree,
+    name: &str,
+) -> Result<Option<T>, RaftStorageError> {
+    let bytes = tree
+        .meta(name)
+        .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
     bytes
-        .map(|b| keelson_proto::decode(&b).map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e)))
+        .map(|b| {
+            keelson_proto::decode(&b)
+                .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
+        })
         .transpose()
 }
 
 fn holds(precondition: &Precondition, current: &StoredValue) -> bool {
-    precondition.revision.is_none_or(|expected| expected == current.revision)
+    precondition
+        .revision
+        .is_none_or(|expected| expected == current.revision)
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotBuilder = SnapshotBuilder;
 
-    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), RaftStorageError> {
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId>, StoredMembership), RaftStorageError> {
         Ok((self.applied, self.membership.clone()))
     }
 
@@ -192,7 +277,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             self.applied = Some(entry.log_id);
             let response = match entry.payload {
                 EntryPayload::Blank => BatchResult::default(),
-                EntryPayload::Normal(batch) => self.apply_batch(batch, &mut overlay, &mut write, &mut changes)?,
+                EntryPayload::Normal(batch) => {
+                    self.apply_batch(batch, &mut overlay, &mut write, &mut changes)?
+                }
                 EntryPayload::Membership(membership) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), membership);
                     BatchResult::default()
@@ -201,7 +288,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             responses.push(response);
         }
         self.write_position(&mut write)?;
-        self.tree.apply(write).map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
+        self.tree
+            .apply(write)
+            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
         if !changes.is_empty() {
             self.publish(Applied::Changes(Arc::new(changes))).await;
         }
@@ -212,7 +301,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let meta = SnapshotMeta {
             last_log_id: self.applied,
             last_membership: self.membership.clone(),
-            snapshot_id: format!("{}-{}", self.applied.map(|l| l.index).unwrap_or(0), self.revision),
+            snapshot_id: format!(
+                "{}-{}",
+                self.applied.map(|l| l.index).unwrap_or(0),
+                self.revision
+            ),
         };
         SnapshotBuilder {
             files: self.files.clone(),
@@ -222,32 +315,70 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, RaftStorageError> {
-        let file = self.files.begin_incoming().await.map_err(|e| io_error(ErrorSubject::Snapshot(None), ErrorVerb::Write, &e))?;
+        let file = self
+            .files
+            .begin_incoming()
+            .await
+            .map_err(|e| io_error(ErrorSubject::Snapshot(None), ErrorVerb::Write, &e))?;
         Ok(Box::new(file))
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, mut snapshot: Box<tokio::fs::File>) -> Result<(), RaftStorageError> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        mut snapshot: Box<tokio::fs::File>,
+    ) -> Result<(), RaftStorageError> {
         let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
-        let (_, payload) = read_all(&self.files.incoming(), &mut snapshot).await.map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
-        self.tree.clear().map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        let (_, payload) = read_all(&self.files.incoming(), &mut snapshot)
+            .await
+            .map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
+        self.tree
+            .clear()
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
         let mut write = StateWrite::default();
         for (key, revision, value) in &payload.objects {
-            write.put_object(key, &StoredValue { revision: *revision, value: value.clone() });
+            write.put_object(
+                key,
+                &StoredValue {
+                    revision: *revision,
+                    value: value.clone(),
+                },
+            );
         }
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.revision = payload.revision;
         self.write_position(&mut write)?;
-        self.tree.apply(write).map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        self.tree.flush().await.map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        self.files.write(meta, &payload).await.map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        self.publish(Applied::Reset { revision: self.revision }).await;
+        self.tree
+            .apply(write)
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        self.tree
+            .flush()
+            .await
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        self.files
+            .write(meta, &payload)
+            .await
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        self.publish(Applied::Reset {
+            revision: self.revision,
+        })
+        .await;
         Ok(())
     }
 
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, RaftStorageError> {
-        let current = self.files.open_current().await.map_err(|e| io_error(ErrorSubject::Snapshot(None), ErrorVerb::Read, &e))?;
-        Ok(current.map(|(meta, file)| Snapshot { meta, snapshot: Box::new(file) }))
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, RaftStorageError> {
+        let current = self
+            .files
+            .open_current()
+            .await
+            .map_err(|e| io_error(ErrorSubject::Snapshot(None), ErrorVerb::Read, &e))?;
+        Ok(current.map(|(meta, file)| Snapshot {
+            meta,
+            snapshot: Box::new(file),
+        }))
     }
 }
 
@@ -262,14 +393,26 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
         let payload = std::mem::replace(&mut self.payload, Ok(SnapshotPayload::default()))?;
         let subject = || ErrorSubject::Snapshot(Some(self.meta.signature()));
-        self.files.write(&self.meta, &payload).await.map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        self.files
+            .write(&self.meta, &payload)
+            .await
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
         let (meta, file) = self
             .files
             .open_current()
             .await
             .map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?
-            .ok_or_else(|| io_error(subject(), ErrorVerb::Read, &std::io::Error::other("snapshot vanished after writing")))?;
+            .ok_or_else(|| {
+                io_error(
+                    subject(),
+                    ErrorVerb::Read,
+                    &std::io::Error::other("snapshot vanished after writing"),
+                )
+            })?;
         tracing::info!(snapshot = %meta.snapshot_id, objects = payload.objects.len(), "built snapshot");
-        Ok(Snapshot { meta, snapshot: Box::new(file) })
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(file),
+        })
     }
 }

@@ -10,13 +10,33 @@ use crate::storage::DataDir;
 
 struct SledBuilder;
 
-impl StoreBuilder<TypeConfig, LogStore, StateMachine, (tempfile::TempDir, DataDir, super::AppliedReceiver)> for SledBuilder {
-    async fn build(&self) -> Result<((tempfile::TempDir, DataDir, super::AppliedReceiver), LogStore, StateMachine), RaftStorageError> {
+impl
+    StoreBuilder<
+        TypeConfig,
+        LogStore,
+        StateMachine,
+        (tempfile::TempDir, DataDir, super::AppliedReceiver),
+    > for SledBuilder
+{
+    async fn build(
+        &self,
+    ) -> Result<
+        (
+            (tempfile::TempDir, DataDir, super::AppliedReceiver),
+            LogStore,
+            StateMachine,
+        ),
+        RaftStorageError,
+    > {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = DataDir::open(dir.path()).expect("open data dir");
         let log = LogStore::new(data.log_tree().expect("log tree"));
         let (sink, applied) = super::applied::channel();
-        let state_machine = StateMachine::open(data.state_tree().expect("state tree"), SnapshotFiles::new(dir.path()), sink)?;
+        let state_machine = StateMachine::open(
+            data.state_tree().expect("state tree"),
+            SnapshotFiles::new(dir.path()),
+            sink,
+        )?;
         Ok(((dir, data, applied), log, state_machine))
     }
 }

@@ -62,7 +62,8 @@ fn discovery_resource(d: &ResourceDescriptor) -> Value {
         r["categories"] = json!(d.categories);
     }
     if d.status {
-        r["subresources"] = json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
+        r["subresources"] =
+            json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
     }
     r
 }
@@ -72,14 +73,22 @@ pub fn aggregated(descs: &[&ResourceDescriptor], groups: &[(&str, &str)], legacy
     let items: Vec<Value> = if legacy {
         vec![group_item("", "v1", descs)]
     } else {
-        groups.iter().map(|(g, v)| group_item(g, v, descs)).collect()
+        groups
+            .iter()
+            .map(|(g, v)| group_item(g, v, descs))
+            .collect()
     };
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }
 
 fn group_item(group: &str, version: &str, descs: &[&ResourceDescriptor]) -> Value {
-    let resources: Vec<Value> = descs.iter().filter(|d| d.group == group && d.version == version).map(|d| discovery_resource(d)).collect();
+    let resources: Vec<Value> = descs
+        .iter()
+        .filter(|d| d.group == group && d.version == version)
+        .map(|d| discovery_resource(d))
+        .collect();
     json!({"metadata": {"name": group, "creationTimestamp": null}, "versions": [{"version": version, "resources": resources, "freshness": "Current"}]})
 }
 
-pub const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";

@@ -12,16 +12,39 @@ use crate::registry::list::ContinueToken;
 use crate::registry::selectors::{FieldSelector, LabelSelector};
 
 fn any_method() -> impl Strategy<Value = String> {
-    prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("PATCH"), Just("DELETE"), Just("HEAD"), Just("OPTIONS"), Just("BREW")].prop_map(str::to_string)
+    prop_oneof![
+        Just("GET"),
+        Just("POST"),
+        Just("PUT"),
+        Just("PATCH"),
+        Just("DELETE"),
+        Just("HEAD"),
+        Just("OPTIONS"),
+        Just("BREW")
+    ]
+    .prop_map(str::to_string)
 }
 
 fn path_like() -> impl Strategy<Value = String> {
-    let segment = prop_oneof![Just("api".to_string()), Just("apis".to_string()), Just("v1".to_string()), Just("namespaces".to_string()), Just("watch".to_string()), Just("status".to_string()), "[a-z0-9.%:-]{0,12}"];
+    let segment = prop_oneof![
+        Just("api".to_string()),
+        Just("apis".to_string()),
+        Just("v1".to_string()),
+        Just("namespaces".to_string()),
+        Just("watch".to_string()),
+        Just("status".to_string()),
+        "[a-z0-9.%:-]{0,12}"
+    ];
     proptest::collection::vec(segment, 0..9).prop_map(|s| format!("/{}", s.join("/")))
 }
 
 fn content_type() -> impl Strategy<Value = Option<String>> {
-    proptest::option::of(prop_oneof![Just("application/json".to_string()), Just("application/yaml".to_string()), Just("application/vnd.kubernetes.protobuf".to_string()), ".{0,40}"])
+    proptest::option::of(prop_oneof![
+        Just("application/json".to_string()),
+        Just("application/yaml".to_string()),
+        Just("application/vnd.kubernetes.protobuf".to_string()),
+        ".{0,40}"
+    ])
 }
 
 proptest! {

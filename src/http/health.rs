@@ -10,15 +10,27 @@ pub struct Check {
 }
 
 /// The response to `/<endpoint>[/<check>]`: status code and plain-text body.
-pub fn report(endpoint: &str, check: Option<&str>, checks: &[Check], verbose: bool, excluded: &[&str]) -> (u16, String) {
+pub fn report(
+    endpoint: &str,
+    check: Option<&str>,
+    checks: &[Check],
+    verbose: bool,
+    excluded: &[&str],
+) -> (u16, String) {
     if let Some(name) = check {
         return match checks.iter().find(|c| c.name == name) {
             Some(c) if c.ok => (200, "ok".into()),
-            Some(c) => (500, format!("internal server error: {} check failed\n", c.name)),
+            Some(c) => (
+                500,
+                format!("internal server error: {} check failed\n", c.name),
+            ),
             None => (404, "404 page not found\n".into()),
         };
     }
-    let considered: Vec<&Check> = checks.iter().filter(|c| !excluded.contains(&c.name)).collect();
+    let considered: Vec<&Check> = checks
+        .iter()
+        .filter(|c| !excluded.contains(&c.name))
+        .collect();
     let healthy = considered.iter().all(|c| c.ok);
     if !verbose && healthy {
         return (200, "ok".into());
@@ -64,14 +76,29 @@ mod tests {
 
     #[test]
     fn verbose_and_per_check() {
-        let checks = [Check { name: "ping", ok: true }, Check { name: "raft", ok: true }];
-        assert_eq!(report("readyz", None, &checks, false, &[]), (200, "ok".to_string()));
+        let checks = [
+            Check {
+                name: "ping",
+                ok: true,
+            },
+            Check {
+                name: "raft",
+                ok: true,
+            },
+        ];
+        assert_eq!(
+            report("readyz", None, &checks, false, &[]),
+            (200, "ok".to_string())
+        );
         let (code, body) = report("readyz", None, &checks, true, &[]);
         assert_eq!(code, 200);
         assert!(body.contains("[+]raft ok") && body.ends_with("readyz check passed\n"));
         assert_eq!(report("readyz", Some("raft"), &checks, false, &[]).0, 200);
         assert_eq!(report("readyz", Some("nope"), &checks, false, &[]).0, 404);
-        let failing = [Check { name: "raft", ok: false }];
+        let failing = [Check {
+            name: "raft",
+            ok: false,
+        }];
         let (code, body) = report("readyz", None, &failing, false, &[]);
         assert_eq!(code, 500);
         assert!(body.contains("[-]raft failed"));

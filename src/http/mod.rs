@@ -48,44 +48,69 @@ pub struct AppState {
 /// Records the verified client certificate's subject on the connection.
 fn on_connect(connection: &dyn Any, data: &mut Extensions) {
     type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
-    let Some(tls) = connection.downcast_ref::<Tls>() else { return };
+    let Some(tls) = connection.downcast_ref::<Tls>() else {
+        return;
+    };
     let (_, session) = tls.get_ref();
-    if let Some(subject) = session.peer_certificates().and_then(|certs| certs.first()).and_then(|cert| subject_of(cert)) {
+    if let Some(subject) = session
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|cert| subject_of(cert))
+    {
         data.insert(subject);
     }
 }
 
 /// Serves the API on `listen` until the process is asked to stop.
-pub async fn serve(state: AppState, listen: &str, tls: rustls::ServerConfig) -> std::io::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listen: &str,
+    tls: rustls::ServerConfig,
+) -> std::io::Result<()> {
     let state = web::Data::new(state);
-    HttpServer::new(move || App::new().app_data(state.clone()).default_service(web::to(dispatch)))
-        .on_connect(on_connect)
-        .shutdown_timeout(2)
-        .bind_rustls_0_23(listen, tls)?
-        .run()
-        .await
+    HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .default_service(web::to(dispatch))
+    })
+    .on_connect(on_connect)
+    .shutdown_timeout(2)
+    .bind_rustls_0_23(listen, tls)?
+    .run()
+    .await
 }
 
 async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::TooLarge { limit: MAX_BODY_BYTES });
+            return Err(ApiError::TooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
 }
 
-async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let query = Query::parse(req.query_string())?;
     let info = request_info::parse(req.method().as_str(), req.path(), query.get("watch"));
     let span = tracing::info_span!("request", verb = %info.verb, path = %info.path);
     let _entered = span.enter();
     let user = authn::authenticate(req.conn_data::<CertSubject>());
     if let authz::Decision::Deny(message) = authz::authorize(&user, &info) {
-        let subject = crate::registry::error::Subject { group: info.group.clone(), kind: info.resource.clone(), name: info.name.clone() };
+        let subject = crate::registry::error::Subject {
+            group: info.group.clone(),
+            kind: info.resource.clone(),
+            name: info.name.clone(),
+        };
         return Err(ApiError::Forbidden { message, subject });
     }
     let body = read_body(payload).await?;
@@ -94,28 +119,63 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     if !info.is_resource_request {
         return non_resource(&info, &query, format, &state);
     }
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     resource(&info, query, format, content_type, body, &state).await
 }
 
-async fn resource(info: &RequestInfo, query: Query, format: Format, content_type: Option<String>, body: Bytes, state: &AppState) -> Result<HttpResponse, ApiError> {
-    let engine = state.registry.engine(&info.group, &info.resource).filter(|e| e.desc.version == info.version).ok_or(ApiError::NoSuchPath)?;
+async fn resource(
+    info: &RequestInfo,
+    query: Query,
+    format: Format,
+    content_type: Option<String>,
+    body: Bytes,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let engine = state
+        .registry
+        .engine(&info.group, &info.resource)
+        .filter(|e| e.desc.version == info.version)
+        .ok_or(ApiError::NoSuchPath)?;
     let desc = engine.desc;
-    let subresource_ok = info.subresource.is_empty() || (info.subresource == "status" && desc.status && !info.name.is_empty());
+    let subresource_ok = info.subresource.is_empty()
+        || (info.subresource == "status" && desc.status && !info.name.is_empty());
     let scope_ok = desc.namespaced || info.namespace.is_empty() || desc.resource == "namespaces";
     if !subresource_ok || !scope_ok {
         return Err(ApiError::NoSuchPath);
     }
-    let collection_verb = matches!(info.verb.as_str(), "list" | "watch" | "create" | "deletecollection");
-    let needs_namespace = desc.namespaced && info.namespace.is_empty() && !matches!(info.verb.as_str(), "list" | "watch");
-    let status_verb = info.subresource.is_empty() || matches!(info.verb.as_str(), "get" | "update" | "patch");
-    if !desc.supports(&info.verb) || (collection_verb && !info.name.is_empty() && info.verb != "watch") || needs_namespace || !status_verb {
+    let collection_verb = matches!(
+        info.verb.as_str(),
+        "list" | "watch" | "create" | "deletecollection"
+    );
+    let needs_namespace = desc.namespaced
+        && info.namespace.is_empty()
+        && !matches!(info.verb.as_str(), "list" | "watch");
+    let status_verb =
+        info.subresource.is_empty() || matches!(info.verb.as_str(), "get" | "update" | "patch");
+    let object_verb_on_collection =
+        matches!(info.verb.as_str(), "update" | "patch") && info.name.is_empty();
+    if !desc.supports(&info.verb)
+        || (collection_verb && !info.name.is_empty() && info.verb != "watch")
+        || object_verb_on_collection
+        || needs_namespace
+        || !status_verb
+    {
         return Err(ApiError::MethodNotAllowed);
     }
-    if let Some(namespaces) = state.registry.engine("", "namespaces") {
-        admission::namespace_lifecycle(info, desc.namespaced, &namespaces.reader().current().0)?;
-    }
-    let request = ResourceRequest { info, engine, query, format, content_type, body };
+    admit(info, desc.namespaced, state).await?;
+    let request = ResourceRequest {
+        info,
+        engine,
+        query,
+        format,
+        content_type,
+        body,
+        warnings: Default::default(),
+    };
     match info.verb.as_str() {
         "get" => request.get().await,
         "list" => request.list().await,
@@ -129,46 +189,139 @@ async fn resource(info: &RequestInfo, query: Query, format: Format, content_type
     }
 }
 
-fn json_response(value: serde_json::Value) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(value.to_string())
+/// Runs admission against the namespaces view. The view trails an acknowledged write by
+/// one hop (apply → kind actor), so a refusal is confirmed at Raft's read index first:
+/// a namespace created just before must be found.
+async fn admit(info: &RequestInfo, namespaced: bool, state: &AppState) -> Result<(), ApiError> {
+    let Some(namespaces) = state.registry.engine("", "namespaces") else {
+        return Ok(());
+    };
+    let current = namespaces.reader().current().0;
+    if admission::namespace_lifecycle(info, namespaced, &current).is_ok() {
+        return Ok(());
+    }
+    let revision = state
+        .consensus
+        .linearizable_revision()
+        .await
+        .map_err(crate::registry::RegistryError::from)?;
+    let (latest, _) = namespaces
+        .reader()
+        .at_least(revision, crate::registry::engine::READ_WAIT)
+        .await
+        .map_err(|_| crate::registry::RegistryError::Timeout {
+            message: "the namespaces cache did not catch up in time; retry".into(),
+            retry_after_seconds: 1,
+        })?;
+    Ok(admission::namespace_lifecycle(info, namespaced, &latest)?)
 }
 
-fn non_resource(info: &RequestInfo, query: &Query, format: Format, state: &AppState) -> Result<HttpResponse, ApiError> {
-    let parts: Vec<&str> = info.path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+fn json_response(value: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(value.to_string())
+}
+
+fn non_resource(
+    info: &RequestInfo,
+    query: &Query,
+    format: Format,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let parts: Vec<&str> = info
+        .path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let descs = state.registry.descriptors();
     let groups = crate::kinds::groups();
-    let aggregated = |legacy| HttpResponse::Ok().content_type(discovery::AGGREGATED_CONTENT_TYPE).insert_header(("Vary", "Accept")).body(discovery::aggregated(descs, &groups, legacy).to_string());
+    let aggregated = |legacy| {
+        HttpResponse::Ok()
+            .content_type(discovery::AGGREGATED_CONTENT_TYPE)
+            .insert_header(("Vary", "Accept"))
+            .body(discovery::aggregated(descs, &groups, legacy).to_string())
+    };
     match parts.as_slice() {
-        [endpoint @ ("healthz" | "livez" | "readyz"), rest @ ..] if rest.len() <= 1 => Ok(health_response(endpoint, rest.first().copied(), query, state)),
+        [endpoint @ ("healthz" | "livez" | "readyz"), rest @ ..] if rest.len() <= 1 => Ok(
+            health_response(endpoint, rest.first().copied(), query, state),
+        ),
         ["version"] => Ok(json_response(health::version())),
         ["api"] if format == Format::AggregatedDiscovery => Ok(aggregated(true)),
         ["apis"] if format == Format::AggregatedDiscovery => Ok(aggregated(false)),
-        ["api"] => Ok(json_response(discovery::api_versions(&state.server_address))),
+        ["api"] => Ok(json_response(discovery::api_versions(
+            &state.server_address,
+        ))),
         ["apis"] => Ok(json_response(discovery::api_group_list(&groups))),
-        ["api", "v1"] => Ok(json_response(discovery::resource_list("v1", &descs.iter().filter(|d| d.group.is_empty()).copied().collect::<Vec<_>>()))),
-        ["apis", group] => groups.iter().find(|(g, _)| g == group).map(|(g, v)| json_response(discovery::api_group(g, v))).ok_or(ApiError::NoSuchPath),
+        ["api", "v1"] => Ok(json_response(discovery::resource_list(
+            "v1",
+            &descs
+                .iter()
+                .filter(|d| d.group.is_empty())
+                .copied()
+                .collect::<Vec<_>>(),
+        ))),
+        ["apis", group] => groups
+            .iter()
+            .find(|(g, _)| g == group)
+            .map(|(g, v)| json_response(discovery::api_group(g, v)))
+            .ok_or(ApiError::NoSuchPath),
         ["apis", group, version] => {
-            let in_group: Vec<_> = descs.iter().filter(|d| d.group == *group && d.version == *version).copied().collect();
+            let in_group: Vec<_> = descs
+                .iter()
+                .filter(|d| d.group == *group && d.version == *version)
+                .copied()
+                .collect();
             if in_group.is_empty() {
                 return Err(ApiError::NoSuchPath);
             }
-            Ok(json_response(discovery::resource_list(&format!("{group}/{version}"), &in_group)))
+            Ok(json_response(discovery::resource_list(
+                &format!("{group}/{version}"),
+                &in_group,
+            )))
         }
         _ => Err(ApiError::NoSuchPath),
     }
 }
 
-fn health_response(endpoint: &str, check: Option<&str>, query: &Query, state: &AppState) -> HttpResponse {
+fn health_response(
+    endpoint: &str,
+    check: Option<&str>,
+    query: &Query,
+    state: &AppState,
+) -> HttpResponse {
     let checks = [
-        health::Check { name: "ping", ok: true },
-        health::Check { name: "log", ok: true },
-        health::Check { name: "raft", ok: endpoint == "livez" || state.consensus.has_leader() },
-        health::Check { name: "informer-sync", ok: state.caches_loaded },
+        health::Check {
+            name: "ping",
+            ok: true,
+        },
+        health::Check {
+            name: "log",
+            ok: true,
+        },
+        health::Check {
+            name: "raft",
+            ok: endpoint == "livez" || state.consensus.has_leader(),
+        },
+        health::Check {
+            name: "informer-sync",
+            ok: state.caches_loaded,
+        },
     ];
     let excluded: Vec<&str> = query.get("exclude").into_iter().collect();
-    let (code, body) = health::report(endpoint, check, &checks, query.get("verbose").is_some(), &excluded);
-    let status = actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).content_type("text/plain; charset=utf-8").insert_header(("X-Content-Type-Options", "nosniff")).body(body)
+    let (code, body) = health::report(
+        endpoint,
+        check,
+        &checks,
+        query.get("verbose").is_some(),
+        &excluded,
+    );
+    let status = actix_web::http::StatusCode::from_u16(code)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body)
 }
 
 #[cfg(test)]

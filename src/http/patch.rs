@@ -15,7 +15,12 @@ pub enum PatchType {
 
 impl PatchType {
     pub fn from_content_type(content_type: Option<&str>) -> Result<Self, ApiError> {
-        let media = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
+        let media = content_type
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
         match media {
             "application/json-patch+json" => Ok(Self::Json),
             "application/merge-patch+json" => Ok(Self::Merge),
@@ -33,23 +38,35 @@ pub enum Patch {
 impl Patch {
     pub fn parse(kind: PatchType, body: &[u8]) -> Result<Self, ApiError> {
         match kind {
-            PatchType::Json => serde_json::from_slice(body).map(Patch::Json).map_err(|e| ApiError::bad_request(format!("the server rejected our request due to an error in our request: {e}"))),
-            PatchType::Merge => serde_json::from_slice(body).map(Patch::Merge).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}"))),
+            PatchType::Json => serde_json::from_slice(body).map(Patch::Json).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the server rejected our request due to an error in our request: {e}"
+                ))
+            }),
+            PatchType::Merge => serde_json::from_slice(body)
+                .map(Patch::Merge)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}"))),
         }
     }
 
     pub fn apply(&self, current: &Value) -> Result<Value, RegistryError> {
         let mut patched = current.clone();
         match self {
-            Patch::Json(ops) => json_patch::patch(&mut patched, ops).map_err(|e| RegistryError::Invalid {
-                subject: Default::default(),
-                message: format!("the server rejected our request due to an error in our request: {e}"),
-                causes: vec![],
-            })?,
+            Patch::Json(ops) => {
+                json_patch::patch(&mut patched, ops).map_err(|e| RegistryError::Invalid {
+                    subject: Default::default(),
+                    message: format!(
+                        "the server rejected our request due to an error in our request: {e}"
+                    ),
+                    causes: vec![],
+                })?
+            }
             Patch::Merge(merge) => json_patch::merge(&mut patched, merge),
         }
         if !patched.is_object() {
-            return Err(RegistryError::bad_request("the patch made the object something other than a JSON object"));
+            return Err(RegistryError::bad_request(
+                "the patch made the object something other than a JSON object",
+            ));
         }
         Ok(patched)
     }

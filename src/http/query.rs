@@ -12,11 +12,16 @@ pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        serde_urlencoded::from_str(raw).map(Query).map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
+        serde_urlencoded::from_str(raw)
+            .map(Query)
+            .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
@@ -24,31 +29,60 @@ impl Query {
             None => Ok(None),
             Some("true" | "1") => Ok(Some(true)),
             Some("false" | "0" | "") => Ok(Some(false)),
-            Some(other) => Err(ApiError::bad_request(format!("invalid value for {key}: {other:?}, must be true or false"))),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "invalid value for {key}: {other:?}, must be true or false"
+            ))),
         }
     }
 
     fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
-        self.get(key).filter(|v| !v.is_empty()).map(|v| v.parse().map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?}, must be an integer")))).transpose()
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "invalid value for {key}: {v:?}, must be an integer"
+                    ))
+                })
+            })
+            .transpose()
     }
 
     /// List/watch options for `desc`; `named` scopes a watch to one object.
-    pub fn list_options(&self, desc: &ResourceDescriptor, named: Option<&str>) -> Result<ListOptions, ApiError> {
-        let label_selector = LabelSelector::parse(self.get("labelSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
+    pub fn list_options(
+        &self,
+        desc: &ResourceDescriptor,
+        named: Option<&str>,
+    ) -> Result<ListOptions, ApiError> {
+        let label_selector = LabelSelector::parse(self.get("labelSelector").unwrap_or(""))
+            .map_err(ApiError::bad_request)?;
         let mut known = vec!["metadata.name", "metadata.namespace"];
-        known.extend(desc.strategy.selectable_fields(&serde_json::Value::Null).into_iter().map(|(f, _)| f));
+        known.extend(
+            desc.strategy
+                .selectable_fields(&serde_json::Value::Null)
+                .into_iter()
+                .map(|(f, _)| f),
+        );
         let mut fields = self.get("fieldSelector").unwrap_or("").to_string();
         if let Some(name) = named {
-            fields = if fields.is_empty() { format!("metadata.name={name}") } else { format!("{fields},metadata.name={name}") };
+            fields = if fields.is_empty() {
+                format!("metadata.name={name}")
+            } else {
+                format!("{fields},metadata.name={name}")
+            };
         }
-        let field_selector = FieldSelector::parse(&fields, &known).map_err(ApiError::bad_request)?;
+        let field_selector =
+            FieldSelector::parse(&fields, &known).map_err(ApiError::bad_request)?;
         Ok(ListOptions {
             label_selector,
             field_selector,
             resource_version: self.get("resourceVersion").map(str::to_string),
             resource_version_match: self.get("resourceVersionMatch").map(str::to_string),
             limit: self.number("limit")?.map(|l| l as usize),
-            continue_token: self.get("continue").filter(|c| !c.is_empty()).map(str::to_string),
+            continue_token: self
+                .get("continue")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
             allow_watch_bookmarks: self.flag("allowWatchBookmarks")?.unwrap_or(false),
             timeout_seconds: self.number("timeoutSeconds")?,
             send_initial_events: self.flag("sendInitialEvents")?,
@@ -58,7 +92,9 @@ impl Query {
     /// Refuses dry runs until they are supported, rather than writing for real.
     pub fn refuse_dry_run(&self) -> Result<(), ApiError> {
         match self.get("dryRun") {
-            Some(v) if !v.is_empty() => Err(ApiError::bad_request("dryRun is not supported by this keelson version; retry without --dry-run=server")),
+            Some(v) if !v.is_empty() => Err(ApiError::bad_request(
+                "dryRun is not supported by this keelson version; retry without --dry-run=server",
+            )),
             _ => Ok(()),
         }
     }

@@ -22,12 +22,21 @@ pub struct RequestInfo {
 const NAMESPACE_SUBRESOURCES: &[&str] = &["status", "finalize"];
 
 fn non_resource(method: &str, path: &str) -> RequestInfo {
-    RequestInfo { is_resource_request: false, path: path.to_string(), verb: method.to_lowercase(), ..Default::default() }
+    RequestInfo {
+        is_resource_request: false,
+        path: path.to_string(),
+        verb: method.to_lowercase(),
+        ..Default::default()
+    }
 }
 
 /// Parses `method path?query`; `watch_param` is the value of `?watch=`.
 pub fn parse(method: &str, path: &str, watch_param: Option<&str>) -> RequestInfo {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let (api_prefix, rest) = match parts.split_first() {
         Some((&"api", rest)) => ("api", rest),
         Some((&"apis", rest)) => ("apis", rest),
@@ -38,7 +47,14 @@ pub fn parse(method: &str, path: &str, watch_param: Option<&str>) -> RequestInfo
         ("apis", [group, version, rest @ ..]) => (*group, *version, rest),
         _ => return non_resource(method, path),
     };
-    let mut info = RequestInfo { is_resource_request: true, path: path.to_string(), api_prefix: api_prefix.into(), group: group.into(), version: version.into(), ..Default::default() };
+    let mut info = RequestInfo {
+        is_resource_request: true,
+        path: path.to_string(),
+        api_prefix: api_prefix.into(),
+        group: group.into(),
+        version: version.into(),
+        ..Default::default()
+    };
     let mut legacy_watch = false;
     if rest.first() == Some(&"watch") {
         legacy_watch = true;
@@ -72,7 +88,12 @@ pub fn parse(method: &str, path: &str, watch_param: Option<&str>) -> RequestInfo
         ("PATCH", _) => "patch",
         ("DELETE", true) => "deletecollection",
         ("DELETE", false) => "delete",
-        (other, _) => return RequestInfo { verb: other.to_lowercase(), ..info },
+        (other, _) => {
+            return RequestInfo {
+                verb: other.to_lowercase(),
+                ..info
+            }
+        }
     }
     .to_string();
     info
@@ -85,11 +106,25 @@ mod tests {
     #[test]
     fn resource_paths() {
         let i = parse("GET", "/api/v1/namespaces/default/configmaps/x", None);
-        assert_eq!((i.verb.as_str(), i.namespace.as_str(), i.resource.as_str(), i.name.as_str()), ("get", "default", "configmaps", "x"));
+        assert_eq!(
+            (
+                i.verb.as_str(),
+                i.namespace.as_str(),
+                i.resource.as_str(),
+                i.name.as_str()
+            ),
+            ("get", "default", "configmaps", "x")
+        );
         let i = parse("GET", "/apis/apps/v1/deployments", Some("true"));
-        assert_eq!((i.verb.as_str(), i.group.as_str(), i.resource.as_str()), ("watch", "apps", "deployments"));
+        assert_eq!(
+            (i.verb.as_str(), i.group.as_str(), i.resource.as_str()),
+            ("watch", "apps", "deployments")
+        );
         let i = parse("PUT", "/api/v1/namespaces/ns1/status", None);
-        assert_eq!((i.resource.as_str(), i.name.as_str(), i.subresource.as_str()), ("namespaces", "ns1", "status"));
+        assert_eq!(
+            (i.resource.as_str(), i.name.as_str(), i.subresource.as_str()),
+            ("namespaces", "ns1", "status")
+        );
         let i = parse("DELETE", "/api/v1/namespaces/a/pods", None);
         assert_eq!(i.verb, "deletecollection");
         let i = parse("GET", "/api/v1/watch/namespaces/a/pods", None);
@@ -98,7 +133,15 @@ mod tests {
 
     #[test]
     fn non_resource_paths() {
-        for p in ["/healthz", "/api", "/apis", "/apis/apps", "/api/v1", "/openapi/v2", "/"] {
+        for p in [
+            "/healthz",
+            "/api",
+            "/apis",
+            "/apis/apps",
+            "/api/v1",
+            "/openapi/v2",
+            "/",
+        ] {
             assert!(!parse("GET", p, None).is_resource_request, "{p}");
         }
     }

@@ -3,6 +3,7 @@
 //! One handler per verb, each short: decode, call the engine, encode (JSON, YAML or
 //! Table). Objects already serialised by the cache are written as they are.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
@@ -20,7 +21,7 @@ use crate::registry::cache::{encode_line, CachedObject};
 use crate::registry::engine::{DeleteOptions, Deleted};
 use crate::registry::list::{Page, ReadAt};
 use crate::registry::watch::{Encoder, WatchItem};
-use crate::registry::Engine;
+use crate::registry::{Engine, RegistryError};
 
 /// One resource request, with everything the verb handlers need.
 pub struct ResourceRequest<'a> {
@@ -30,6 +31,16 @@ pub struct ResourceRequest<'a> {
     pub format: Format,
     pub content_type: Option<String>,
     pub body: Bytes,
+    /// `Warning` headers for the response (unknown fields under fieldValidation=Warn).
+    pub warnings: RefCell<Vec<String>>,
+}
+
+/// What to do with fields the kind's schema does not declare (`?fieldValidation=`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
 }
 
 impl ResourceRequest<'_> {
@@ -51,15 +62,74 @@ impl ResourceRequest<'_> {
 
     fn respond(&self, code: u16, json: Vec<u8>) -> HttpResponse {
         let (body, content_type) = render(self.format, json);
-        let status = actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::OK);
-        HttpResponse::build(status).content_type(content_type).body(body)
+        let status =
+            actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::OK);
+        let mut response = HttpResponse::build(status);
+        for warning in self.warnings.borrow().iter() {
+            response.append_header((
+                "Warning",
+                format!("299 - {}", serde_json::Value::from(warning.as_str())),
+            ));
+        }
+        response.content_type(content_type).body(body)
+    }
+
+    fn field_validation(&self) -> Result<FieldValidation, ApiError> {
+        match self.query.get("fieldValidation") {
+            None | Some("" | "Warn") => Ok(FieldValidation::Warn),
+            Some("Ignore") => Ok(FieldValidation::Ignore),
+            Some("Strict") => Ok(FieldValidation::Strict),
+            Some(other) => Err(ApiError::bad_request(format!("fieldValidation: Unsupported value: \"{other}\": supported values: \"Ignore\", \"Strict\", \"Warn\""))),
+        }
+    }
+
+    /// Decodes `obj` through the kind's schema (upstream decodes into its Go types):
+    /// wrong types are a 400; undeclared fields are refused, warned about or dropped.
+    fn decode_typed(&self, obj: &Value) -> Result<Value, RegistryError> {
+        let desc = self.engine.desc;
+        let decoded = (desc.schema)(obj).map_err(|e| {
+            RegistryError::bad_request(format!(
+                "{} in version \"{}\" cannot be handled as a {}: {e}",
+                desc.kind, desc.version, desc.kind
+            ))
+        })?;
+        let unknown = crate::kinds::schema::unknown_fields(obj, &decoded);
+        if unknown.is_empty() {
+            return Ok(decoded);
+        }
+        let described: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
+        match self
+            .field_validation()
+            .map_err(|_| RegistryError::bad_request("invalid fieldValidation"))?
+        {
+            FieldValidation::Strict => Err(RegistryError::bad_request(format!(
+                "strict decoding error: {}",
+                described.join(", ")
+            ))),
+            FieldValidation::Warn => {
+                self.warnings.borrow_mut().extend(described);
+                Ok(decoded)
+            }
+            FieldValidation::Ignore => Ok(decoded),
+        }
     }
 
     fn respond_value(&self, code: u16, value: &Value) -> HttpResponse {
         if self.format == Format::Table {
             if let Ok(object) = CachedObject::from_value(self.engine.desc, "", 0, value) {
-                let revision = value.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
-                return self.respond(code, table(self.engine.desc, &[&object], revision, None, self.include()).to_string().into_bytes());
+                let revision = value
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok());
+                return self.respond(
+                    code,
+                    table(self.engine.desc, &[&object], revision, None, self.include())
+                        .to_string()
+                        .into_bytes(),
+                );
             }
         }
         self.respond(code, value.to_string().into_bytes())
@@ -70,27 +140,49 @@ impl ResourceRequest<'_> {
         let mut obj = decode_body(self.content_type.as_deref(), &self.body)?;
         let desc = self.engine.desc;
         let api_version = desc.api_version();
-        let found = |f: &str| obj.get(f).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        let found = |f: &str| {
+            obj.get(f)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         if let Some(v) = found("apiVersion").filter(|v| *v != api_version) {
             return Err(ApiError::bad_request(format!("the API version in the data ({v}) does not match the expected API version ({api_version})")));
         }
         if let Some(k) = found("kind").filter(|k| k != desc.kind) {
-            return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", desc.kind)));
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                desc.kind
+            )));
         }
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(desc.kind);
-        Ok(obj)
+        self.field_validation()?;
+        Ok(self.decode_typed(&obj)?)
     }
 
     pub async fn get(&self) -> Result<HttpResponse, ApiError> {
-        let at = match self.query.get("resourceVersion").filter(|rv| !rv.is_empty()) {
+        let at = match self
+            .query
+            .get("resourceVersion")
+            .filter(|rv| !rv.is_empty())
+        {
             None => ReadAt::Latest,
             Some("0") => ReadAt::Any,
             Some(rv) => ReadAt::NotOlderThan(crate::registry::list::parse_revision(rv)?),
         };
-        let object = self.engine.get(self.namespace(), &self.info.name, at).await?;
+        let object = self
+            .engine
+            .get(self.namespace(), &self.info.name, at)
+            .await?;
         if self.format == Format::Table {
-            let body = table(self.engine.desc, &[&object], Some(object.revision), None, self.include());
+            let body = table(
+                self.engine.desc,
+                &[&object],
+                Some(object.revision),
+                None,
+                self.include(),
+            );
             return Ok(self.respond(200, body.to_string().into_bytes()));
         }
         Ok(self.respond(200, object.json.to_vec()))
@@ -105,7 +197,13 @@ impl ResourceRequest<'_> {
         let page = self.engine.list(self.namespace_filter(), &opts).await?;
         if self.format == Format::Table {
             let items: Vec<&CachedObject> = page.items.iter().map(|o| o.as_ref()).collect();
-            let body = table(self.engine.desc, &items, Some(page.revision), page.continue_token.as_deref(), self.include());
+            let body = table(
+                self.engine.desc,
+                &items,
+                Some(page.revision),
+                page.continue_token.as_deref(),
+                self.include(),
+            );
             return Ok(self.respond(200, body.to_string().into_bytes()));
         }
         Ok(self.respond(200, list_json(self.engine, &page)))
@@ -122,14 +220,22 @@ impl ResourceRequest<'_> {
                 encode_line(event_type, row.to_string().as_bytes())
             }) as Encoder
         });
-        let events = self.engine.watch(self.namespace_filter(), opts, encoder).await?;
+        let events = self
+            .engine
+            .watch(self.namespace_filter(), opts, encoder)
+            .await?;
         let body = events.map(|item| {
             Ok::<_, actix_web::Error>(match item {
                 WatchItem::Line(line) => line,
-                WatchItem::Error(e) => encode_line("ERROR", ApiError::from(e).status().to_string().as_bytes()),
+                WatchItem::Error(e) => {
+                    encode_line("ERROR", ApiError::from(e).status().to_string().as_bytes())
+                }
             })
         });
-        Ok(HttpResponse::Ok().content_type("application/json").insert_header(("Cache-Control", "no-cache, private")).streaming(body))
+        Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header(("Cache-Control", "no-cache, private"))
+            .streaming(body))
     }
 
     pub async fn create(&self) -> Result<HttpResponse, ApiError> {
@@ -141,31 +247,51 @@ impl ResourceRequest<'_> {
     pub async fn update(&self) -> Result<HttpResponse, ApiError> {
         self.query.refuse_dry_run()?;
         let obj = self.object()?;
-        let body_name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let body_name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !body_name.is_empty() && body_name != self.info.name {
-            return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({})", self.info.name)));
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({})",
+                self.info.name
+            )));
         }
         let mut obj = obj;
         crate::registry::object::set_meta(&mut obj, "name", json!(self.info.name));
-        let updated = self.engine.update(self.namespace(), &self.info.name, obj, self.status_only()).await?;
+        let updated = self
+            .engine
+            .update(self.namespace(), &self.info.name, obj, self.status_only())
+            .await?;
         Ok(self.respond_value(200, &updated))
     }
 
     pub async fn patch(&self) -> Result<HttpResponse, ApiError> {
         self.query.refuse_dry_run()?;
-        let patch = Patch::parse(PatchType::from_content_type(self.content_type.as_deref())?, &self.body)?;
+        let patch = Patch::parse(
+            PatchType::from_content_type(self.content_type.as_deref())?,
+            &self.body,
+        )?;
         let name = self.info.name.clone();
         let updated = self
             .engine
-            .update_with(self.namespace(), &self.info.name, self.status_only(), false, |current| {
-                let mut patched = patch.apply(current)?;
-                if crate::registry::object::name(&patched) != name {
-                    return Err(crate::registry::RegistryError::bad_request("metadata.name cannot be changed by a patch"));
-                }
-                // The patch applies to the current state; a stale resourceVersion is no precondition here.
-                crate::registry::object::remove_meta(&mut patched, "resourceVersion");
-                Ok(patched)
-            })
+            .update_with(
+                self.namespace(),
+                &self.info.name,
+                self.status_only(),
+                false,
+                |current| {
+                    let mut patched = self.decode_typed(&patch.apply(current)?)?;
+                    if crate::registry::object::name(&patched) != name {
+                        return Err(crate::registry::RegistryError::bad_request(
+                            "metadata.name cannot be changed by a patch",
+                        ));
+                    }
+                    // The patch applies to the current state; a stale resourceVersion is no precondition here.
+                    crate::registry::object::remove_meta(&mut patched, "resourceVersion");
+                    Ok(patched)
+                },
+            )
             .await?;
         Ok(self.respond_value(200, &updated))
     }
@@ -175,22 +301,44 @@ impl ResourceRequest<'_> {
             return Ok(DeleteOptions::default());
         }
         let body = decode_body(self.content_type.as_deref(), &self.body)?;
-        let precondition = |f: &str| body.pointer(&format!("/preconditions/{f}")).and_then(Value::as_str).map(str::to_string);
-        if body.get("dryRun").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
-            return Err(ApiError::bad_request("dryRun is not supported by this keelson version; retry without --dry-run=server"));
+        let precondition = |f: &str| {
+            body.pointer(&format!("/preconditions/{f}"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        if body
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "dryRun is not supported by this keelson version; retry without --dry-run=server",
+            ));
         }
-        Ok(DeleteOptions { uid: precondition("uid"), resource_version: precondition("resourceVersion") })
+        Ok(DeleteOptions {
+            uid: precondition("uid"),
+            resource_version: precondition("resourceVersion"),
+        })
     }
 
     pub async fn delete(&self) -> Result<HttpResponse, ApiError> {
         self.query.refuse_dry_run()?;
         let opts = self.delete_options()?;
-        match self.engine.delete(self.namespace(), &self.info.name, &opts).await? {
+        match self
+            .engine
+            .delete(self.namespace(), &self.info.name, &opts)
+            .await?
+        {
             Deleted::Pending(obj) => Ok(self.respond_value(200, &obj)),
             Deleted::Now(obj) => {
                 let desc = self.engine.desc;
                 let uid = crate::registry::object::uid(&obj);
-                Ok(self.respond(200, success(&self.info.name, desc.group, desc.resource, uid).to_string().into_bytes()))
+                Ok(self.respond(
+                    200,
+                    success(&self.info.name, desc.group, desc.resource, uid)
+                        .to_string()
+                        .into_bytes(),
+                ))
             }
         }
     }
@@ -198,7 +346,10 @@ impl ResourceRequest<'_> {
     pub async fn delete_collection(&self) -> Result<HttpResponse, ApiError> {
         self.query.refuse_dry_run()?;
         let opts = self.query.list_options(self.engine.desc, None)?;
-        let deleted = self.engine.delete_collection(self.namespace_filter(), &opts).await?;
+        let deleted = self
+            .engine
+            .delete_collection(self.namespace_filter(), &opts)
+            .await?;
         let desc = self.engine.desc;
         let list = json!({"kind": desc.list_kind(), "apiVersion": desc.api_version(), "metadata": {}, "items": deleted});
         Ok(self.respond(200, list.to_string().into_bytes()))
@@ -215,7 +366,9 @@ fn list_json(engine: &Engine, page: &Page) -> Vec<u8> {
     if let Some(remaining) = page.remaining {
         metadata["remainingItemCount"] = json!(remaining);
     }
-    let head = json!({"kind": desc.list_kind(), "apiVersion": desc.api_version(), "metadata": metadata}).to_string();
+    let head =
+        json!({"kind": desc.list_kind(), "apiVersion": desc.api_version(), "metadata": metadata})
+            .to_string();
     let size: usize = page.items.iter().map(|o| o.json.len() + 1).sum();
     let mut out = Vec::with_capacity(head.len() + size + 16);
     out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);

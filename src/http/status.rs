@@ -72,21 +72,46 @@ impl ApiError {
             d
         };
         match self {
-            ApiError::Registry(R::NotFound { subject, .. } | R::AlreadyExists { subject, .. } | R::Conflict { subject, .. } | R::Forbidden { subject, .. }) => Some(subject_details(subject)),
+            ApiError::Registry(
+                R::NotFound { subject, .. }
+                | R::AlreadyExists { subject, .. }
+                | R::Conflict { subject, .. }
+                | R::Forbidden { subject, .. },
+            ) => Some(subject_details(subject)),
             ApiError::Forbidden { subject, .. } => Some(subject_details(subject)),
-            ApiError::Registry(R::Invalid { subject, causes, .. }) => {
+            ApiError::Registry(R::Invalid {
+                subject, causes, ..
+            }) => {
                 let mut d = subject_details(subject);
                 d["causes"] = Value::Array(causes.iter().map(cause).collect());
                 Some(d)
             }
-            ApiError::Registry(R::Timeout { retry_after_seconds, .. } | R::Unavailable { retry_after_seconds, .. }) => Some(json!({"retryAfterSeconds": retry_after_seconds})),
+            ApiError::Registry(
+                R::Timeout {
+                    retry_after_seconds,
+                    ..
+                }
+                | R::Unavailable {
+                    retry_after_seconds,
+                    ..
+                },
+            ) => Some(json!({"retryAfterSeconds": retry_after_seconds})),
             _ => None,
         }
     }
 
     fn retry_after(&self) -> Option<u32> {
         match self {
-            ApiError::Registry(RegistryError::Timeout { retry_after_seconds, .. } | RegistryError::Unavailable { retry_after_seconds, .. }) => Some(*retry_after_seconds),
+            ApiError::Registry(
+                RegistryError::Timeout {
+                    retry_after_seconds,
+                    ..
+                }
+                | RegistryError::Unavailable {
+                    retry_after_seconds,
+                    ..
+                },
+            ) => Some(*retry_after_seconds),
             _ => None,
         }
     }
@@ -130,7 +155,9 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after() {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
-        response.content_type("application/json").body(self.status().to_string())
+        response
+            .content_type("application/json")
+            .body(self.status().to_string())
     }
 }
 

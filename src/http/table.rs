@@ -28,7 +28,9 @@ impl IncludeObject {
 }
 
 pub fn column_definitions(desc: &ResourceDescriptor) -> Value {
-    let mut columns = vec![json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION, "priority": 0})];
+    let mut columns = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION, "priority": 0}),
+    ];
     for c in desc.strategy.table_columns() {
         columns.push(json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority}));
     }
@@ -39,8 +41,16 @@ pub fn column_definitions(desc: &ResourceDescriptor) -> Value {
 fn row(desc: &ResourceDescriptor, object: &CachedObject, include: IncludeObject) -> Value {
     let value = object.decode();
     let mut cells = vec![Value::String(object.name.clone())];
-    cells.extend(desc.strategy.table_columns().iter().map(|c| (c.cell)(&value)));
-    let created = value.pointer("/metadata/creationTimestamp").and_then(Value::as_str).unwrap_or("");
+    cells.extend(
+        desc.strategy
+            .table_columns()
+            .iter()
+            .map(|c| (c.cell)(&value)),
+    );
+    let created = value
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     cells.push(Value::String(age(created)));
     let mut row = json!({"cells": cells});
     match include {
@@ -54,7 +64,13 @@ fn row(desc: &ResourceDescriptor, object: &CachedObject, include: IncludeObject)
 }
 
 /// A Table of `objects`, reported at `revision` (and `continue`, for lists).
-pub fn table(desc: &ResourceDescriptor, objects: &[&CachedObject], revision: Option<u64>, continue_token: Option<&str>, include: IncludeObject) -> Value {
+pub fn table(
+    desc: &ResourceDescriptor,
+    objects: &[&CachedObject],
+    revision: Option<u64>,
+    continue_token: Option<&str>,
+    include: IncludeObject,
+) -> Value {
     let mut metadata = json!({});
     if let Some(revision) = revision {
         metadata["resourceVersion"] = json!(revision.to_string());
@@ -73,7 +89,9 @@ pub fn table(desc: &ResourceDescriptor, objects: &[&CachedObject], revision: Opt
 
 /// The age of an object created at `rfc3339`, as kubectl prints it.
 pub fn age(rfc3339: &str) -> String {
-    let Ok(created) = humantime::parse_rfc3339(rfc3339) else { return "<unknown>".into() };
+    let Ok(created) = humantime::parse_rfc3339(rfc3339) else {
+        return "<unknown>".into();
+    };
     match std::time::SystemTime::now().duration_since(created) {
         Ok(elapsed) => human_duration(elapsed.as_secs()),
         Err(e) if e.duration().as_secs() <= 1 => "0s".into(),

@@ -1,9 +1,16 @@
 //! Workload groups: `apps/v1` and `batch/v1`.
 
+use super::schema::typed;
 use super::{PLAIN, PLAIN_GENERATION};
 use crate::registry::descriptor::{ResourceDescriptor as R, ALL_VERBS};
 
-const fn workload(group: &'static str, resource: &'static str, singular: &'static str, kind: &'static str, short_names: &'static [&'static str]) -> R {
+const fn workload(
+    group: &'static str,
+    resource: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    short_names: &'static [&'static str],
+) -> R {
     R {
         group,
         version: "v1",
@@ -17,15 +24,58 @@ const fn workload(group: &'static str, resource: &'static str, singular: &'stati
         status: true,
         storage_prefix: resource,
         strategy: &PLAIN_GENERATION,
+        schema: |_| Err("no schema".into()),
     }
 }
 
 pub static RESOURCES: &[&R] = &[
-    &R { categories: &[], status: false, strategy: &PLAIN, ..workload("apps", "controllerrevisions", "controllerrevision", "ControllerRevision", &[]) },
-    &workload("apps", "daemonsets", "daemonset", "DaemonSet", &["ds"]),
-    &workload("apps", "deployments", "deployment", "Deployment", &["deploy"]),
-    &workload("apps", "replicasets", "replicaset", "ReplicaSet", &["rs"]),
-    &workload("apps", "statefulsets", "statefulset", "StatefulSet", &["sts"]),
-    &workload("batch", "cronjobs", "cronjob", "CronJob", &["cj"]),
-    &workload("batch", "jobs", "job", "Job", &[]),
+    &R {
+        schema: typed::<k8s_openapi::api::apps::v1::ControllerRevision>,
+        categories: &[],
+        status: false,
+        strategy: &PLAIN,
+        ..workload(
+            "apps",
+            "controllerrevisions",
+            "controllerrevision",
+            "ControllerRevision",
+            &[],
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::apps::v1::DaemonSet>,
+        ..workload("apps", "daemonsets", "daemonset", "DaemonSet", &["ds"])
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::apps::v1::Deployment>,
+        ..workload(
+            "apps",
+            "deployments",
+            "deployment",
+            "Deployment",
+            &["deploy"],
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::apps::v1::ReplicaSet>,
+        ..workload("apps", "replicasets", "replicaset", "ReplicaSet", &["rs"])
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::apps::v1::StatefulSet>,
+        ..workload(
+            "apps",
+            "statefulsets",
+            "statefulset",
+            "StatefulSet",
+            &["sts"],
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::batch::v1::CronJob>,
+        ..workload("batch", "cronjobs", "cronjob", "CronJob", &["cj"])
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::batch::v1::Job>,
+        ..workload("batch", "jobs", "job", "Job", &[])
+    },
 ];

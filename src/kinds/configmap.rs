@@ -18,21 +18,39 @@ pub fn validate_data_keys(obj: &Value, fields: &[&str]) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let mut total = 0usize;
     for field in fields {
-        let Some(map) = obj.get(*field).and_then(Value::as_object) else { continue };
+        let Some(map) = obj.get(*field).and_then(Value::as_object) else {
+            continue;
+        };
         for (key, value) in map {
             total += key.len() + value.as_str().map_or(0, str::len);
             let path = format!("{field}[{key}]");
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
                 errs.push(FieldError::invalid(path, key, CONFIG_KEY_MSG));
             } else if key == "." || key == ".." {
-                errs.push(FieldError::invalid(path, key, format!("must not be '{key}'")));
+                errs.push(FieldError::invalid(
+                    path,
+                    key,
+                    format!("must not be '{key}'"),
+                ));
             } else if key.len() > 253 {
-                errs.push(FieldError::invalid(path, key, "must be no more than 253 characters"));
+                errs.push(FieldError::invalid(
+                    path,
+                    key,
+                    "must be no more than 253 characters",
+                ));
             }
         }
     }
     if total > MAX_DATA_BYTES {
-        errs.push(FieldError { reason: "FieldValueTooLong", message: format!("Too long: must have at most {MAX_DATA_BYTES} bytes"), field: "".into() });
+        errs.push(FieldError {
+            reason: "FieldValueTooLong",
+            message: format!("Too long: must have at most {MAX_DATA_BYTES} bytes"),
+            field: "".into(),
+        });
     }
     errs
 }
@@ -45,11 +63,17 @@ pub fn validate_immutable(new: &Value, old: &Value, fields: &[&str]) -> Vec<Fiel
     let mut errs = Vec::new();
     for field in fields {
         if new.get(*field) != old.get(*field) {
-            errs.push(FieldError::forbidden(*field, "field is immutable when `immutable` is set"));
+            errs.push(FieldError::forbidden(
+                *field,
+                "field is immutable when `immutable` is set",
+            ));
         }
     }
     if new.get("immutable").and_then(Value::as_bool) != Some(true) {
-        errs.push(FieldError::forbidden("immutable", "field is immutable when `immutable` is set"));
+        errs.push(FieldError::forbidden(
+            "immutable",
+            "field is immutable when `immutable` is set",
+        ));
     }
     errs
 }
@@ -59,7 +83,14 @@ fn data_count(obj: &Value) -> Value {
     Value::from(count("data") + count("binaryData"))
 }
 
-static COLUMNS: &[Column] = &[Column { name: "Data", type_: "string", format: "", description: "Data contains the configuration data.", priority: 0, cell: data_count }];
+static COLUMNS: &[Column] = &[Column {
+    name: "Data",
+    type_: "string",
+    format: "",
+    description: "Data contains the configuration data.",
+    priority: 0,
+    cell: data_count,
+}];
 
 const FIELDS: &[&str] = &["data", "binaryData"];
 

@@ -1,12 +1,23 @@
 //! The core (`v1`) group's resources.
 
+use super::schema::typed;
 use super::{configmap::CONFIGMAP, namespace::NAMESPACE, secret::SECRET, PLAIN, PLAIN_GENERATION};
 use crate::registry::descriptor::{ResourceDescriptor as R, ALL_VERBS, VERBS_NO_COLLECTION_DELETE};
 use crate::registry::strategy::{NameRule, Plain};
 
-const SERVICE: Plain = Plain { name_rule: NameRule::Dns1035Label, generation: false };
+const SERVICE: Plain = Plain {
+    name_rule: NameRule::Dns1035Label,
+    generation: false,
+};
 
-const fn core(resource: &'static str, singular: &'static str, kind: &'static str, namespaced: bool, status: bool, storage_prefix: &'static str) -> R {
+const fn core(
+    resource: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    status: bool,
+    storage_prefix: &'static str,
+) -> R {
     R {
         group: "",
         version: "v1",
@@ -20,23 +31,169 @@ const fn core(resource: &'static str, singular: &'static str, kind: &'static str
         status,
         storage_prefix,
         strategy: &PLAIN,
+        schema: |_| Err("no schema".into()),
     }
 }
 
 pub static RESOURCES: &[&R] = &[
-    &R { short_names: &["cm"], strategy: &CONFIGMAP, ..core("configmaps", "configmap", "ConfigMap", true, false, "configmaps") },
-    &R { short_names: &["ep"], ..core("endpoints", "endpoints", "Endpoints", true, false, "services/endpoints") },
-    &R { short_names: &["ev"], ..core("events", "event", "Event", true, false, "events") },
-    &R { short_names: &["limits"], ..core("limitranges", "limitrange", "LimitRange", true, false, "limitranges") },
-    &R { short_names: &["ns"], verbs: VERBS_NO_COLLECTION_DELETE, strategy: &NAMESPACE, ..core("namespaces", "namespace", "Namespace", false, true, "namespaces") },
-    &R { short_names: &["no"], ..core("nodes", "node", "Node", false, true, "minions") },
-    &R { short_names: &["pvc"], ..core("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, true, "persistentvolumeclaims") },
-    &R { short_names: &["pv"], ..core("persistentvolumes", "persistentvolume", "PersistentVolume", false, true, "persistentvolumes") },
-    &R { short_names: &["po"], categories: &["all"], ..core("pods", "pod", "Pod", true, true, "pods") },
-    &R { strategy: &PLAIN_GENERATION, ..core("podtemplates", "podtemplate", "PodTemplate", true, false, "podtemplates") },
-    &R { short_names: &["rc"], categories: &["all"], strategy: &PLAIN_GENERATION, ..core("replicationcontrollers", "replicationcontroller", "ReplicationController", true, true, "controllers") },
-    &R { short_names: &["quota"], ..core("resourcequotas", "resourcequota", "ResourceQuota", true, true, "resourcequotas") },
-    &R { strategy: &SECRET, ..core("secrets", "secret", "Secret", true, false, "secrets") },
-    &R { short_names: &["sa"], ..core("serviceaccounts", "serviceaccount", "ServiceAccount", true, false, "serviceaccounts") },
-    &R { short_names: &["svc"], categories: &["all"], strategy: &SERVICE, ..core("services", "service", "Service", true, true, "services/specs") },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::ConfigMap>,
+        short_names: &["cm"],
+        strategy: &CONFIGMAP,
+        ..core(
+            "configmaps",
+            "configmap",
+            "ConfigMap",
+            true,
+            false,
+            "configmaps",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Endpoints>,
+        short_names: &["ep"],
+        ..core(
+            "endpoints",
+            "endpoints",
+            "Endpoints",
+            true,
+            false,
+            "services/endpoints",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Event>,
+        short_names: &["ev"],
+        ..core("events", "event", "Event", true, false, "events")
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::LimitRange>,
+        short_names: &["limits"],
+        ..core(
+            "limitranges",
+            "limitrange",
+            "LimitRange",
+            true,
+            false,
+            "limitranges",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Namespace>,
+        short_names: &["ns"],
+        verbs: VERBS_NO_COLLECTION_DELETE,
+        strategy: &NAMESPACE,
+        ..core(
+            "namespaces",
+            "namespace",
+            "Namespace",
+            false,
+            true,
+            "namespaces",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Node>,
+        short_names: &["no"],
+        ..core("nodes", "node", "Node", false, true, "minions")
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
+        short_names: &["pvc"],
+        ..core(
+            "persistentvolumeclaims",
+            "persistentvolumeclaim",
+            "PersistentVolumeClaim",
+            true,
+            true,
+            "persistentvolumeclaims",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::PersistentVolume>,
+        short_names: &["pv"],
+        ..core(
+            "persistentvolumes",
+            "persistentvolume",
+            "PersistentVolume",
+            false,
+            true,
+            "persistentvolumes",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Pod>,
+        short_names: &["po"],
+        categories: &["all"],
+        ..core("pods", "pod", "Pod", true, true, "pods")
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::PodTemplate>,
+        strategy: &PLAIN_GENERATION,
+        ..core(
+            "podtemplates",
+            "podtemplate",
+            "PodTemplate",
+            true,
+            false,
+            "podtemplates",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::ReplicationController>,
+        short_names: &["rc"],
+        categories: &["all"],
+        strategy: &PLAIN_GENERATION,
+        ..core(
+            "replicationcontrollers",
+            "replicationcontroller",
+            "ReplicationController",
+            true,
+            true,
+            "controllers",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::ResourceQuota>,
+        short_names: &["quota"],
+        ..core(
+            "resourcequotas",
+            "resourcequota",
+            "ResourceQuota",
+            true,
+            true,
+            "resourcequotas",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Secret>,
+        strategy: &SECRET,
+        ..core("secrets", "secret", "Secret", true, false, "secrets")
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::ServiceAccount>,
+        short_names: &["sa"],
+        ..core(
+            "serviceaccounts",
+            "serviceaccount",
+            "ServiceAccount",
+            true,
+            false,
+            "serviceaccounts",
+        )
+    },
+    &R {
+        schema: typed::<k8s_openapi::api::core::v1::Service>,
+        short_names: &["svc"],
+        categories: &["all"],
+        strategy: &SERVICE,
+        ..core(
+            "services",
+            "service",
+            "Service",
+            true,
+            true,
+            "services/specs",
+        )
+    },
 ];

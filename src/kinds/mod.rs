@@ -9,14 +9,24 @@ mod cluster;
 mod configmap;
 mod core;
 mod namespace;
+pub mod schema;
 mod secret;
 
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::strategy::{NameRule, Plain};
 
-pub(crate) const PLAIN: Plain = Plain { name_rule: NameRule::DnsSubdomain, generation: false };
-pub(crate) const PLAIN_GENERATION: Plain = Plain { name_rule: NameRule::DnsSubdomain, generation: true };
-pub(crate) const RBAC: Plain = Plain { name_rule: NameRule::PathSegment, generation: false };
+pub(crate) const PLAIN: Plain = Plain {
+    name_rule: NameRule::DnsSubdomain,
+    generation: false,
+};
+pub(crate) const PLAIN_GENERATION: Plain = Plain {
+    name_rule: NameRule::DnsSubdomain,
+    generation: true,
+};
+pub(crate) const RBAC: Plain = Plain {
+    name_rule: NameRule::PathSegment,
+    generation: false,
+};
 
 /// All served resources, in discovery order.
 pub fn catalog() -> Vec<&'static ResourceDescriptor> {
@@ -47,10 +57,25 @@ mod tests {
         let all = catalog();
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
-                assert!(!(a.group == b.group && a.resource == b.resource), "{a:?} twice");
-                assert_ne!(a.storage_prefix, b.storage_prefix, "{a:?} and {b:?} share a storage prefix");
+                assert!(
+                    !(a.group == b.group && a.resource == b.resource),
+                    "{a:?} twice"
+                );
+                assert_ne!(
+                    a.storage_prefix, b.storage_prefix,
+                    "{a:?} and {b:?} share a storage prefix"
+                );
             }
         }
         assert!(all.len() >= 37);
+    }
+
+    #[test]
+    fn every_kind_decodes_a_minimal_object_through_its_schema() {
+        for d in catalog() {
+            let obj = serde_json::json!({"apiVersion": d.api_version(), "kind": d.kind, "metadata": {"name": "x"}});
+            let decoded = (d.schema)(&obj).unwrap_or_else(|e| panic!("{d:?}: {e}"));
+            assert_eq!(decoded["kind"], d.kind, "{d:?}");
+        }
     }
 }

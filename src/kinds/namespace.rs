@@ -35,7 +35,10 @@ fn set_spec_finalizers(obj: &mut Value, finalizers: Value) {
 }
 
 fn phase(obj: &Value) -> Value {
-    obj.get("status").and_then(|s| s.get("phase")).cloned().unwrap_or(Value::String(String::new()))
+    obj.get("status")
+        .and_then(|s| s.get("phase"))
+        .cloned()
+        .unwrap_or(Value::String(String::new()))
 }
 
 static COLUMNS: &[Column] = &[Column {
@@ -75,11 +78,16 @@ impl Strategy for Namespace {
     }
 
     fn finalization_pending(&self, obj: &Value) -> bool {
-        spec_finalizers(obj).and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+        spec_finalizers(obj)
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
     }
 
     fn selectable_fields(&self, obj: &Value) -> Vec<(&'static str, String)> {
-        vec![("status.phase", phase(obj).as_str().unwrap_or("").to_string())]
+        vec![(
+            "status.phase",
+            phase(obj).as_str().unwrap_or("").to_string(),
+        )]
     }
 
     fn table_columns(&self) -> &'static [Column] {

@@ -16,9 +16,15 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// `stringData` is write-only: its entries overwrite `data` (base64-encoded) and it is
 /// never stored, as upstream.
 fn fold_string_data(obj: &mut Value) {
-    let Some(map) = obj.as_object_mut() else { return };
-    let Some(Value::Object(strings)) = map.remove("stringData") else { return };
-    let data = map.entry("data").or_insert_with(|| Value::Object(Map::new()));
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(strings)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !data.is_object() {
         *data = Value::Object(Map::new());
     }
@@ -32,30 +38,62 @@ fn fold_string_data(obj: &mut Value) {
 
 fn default_type(obj: &mut Value) {
     if let Some(map) = obj.as_object_mut() {
-        if map.get("type").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if map
+            .get("type")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             map.insert("type".into(), Value::String("Opaque".into()));
         }
     }
 }
 
 fn secret_type(obj: &Value) -> Value {
-    obj.get("type").cloned().unwrap_or(Value::String(String::new()))
+    obj.get("type")
+        .cloned()
+        .unwrap_or(Value::String(String::new()))
 }
 
 fn data_count(obj: &Value) -> Value {
-    Value::from(obj.get("data").and_then(Value::as_object).map_or(0, |m| m.len()))
+    Value::from(
+        obj.get("data")
+            .and_then(Value::as_object)
+            .map_or(0, |m| m.len()),
+    )
 }
 
 static COLUMNS: &[Column] = &[
-    Column { name: "Type", type_: "string", format: "", description: "The type of the secret", priority: 0, cell: secret_type },
-    Column { name: "Data", type_: "string", format: "", description: "The number of entries in data", priority: 0, cell: data_count },
+    Column {
+        name: "Type",
+        type_: "string",
+        format: "",
+        description: "The type of the secret",
+        priority: 0,
+        cell: secret_type,
+    },
+    Column {
+        name: "Data",
+        type_: "string",
+        format: "",
+        description: "The number of entries in data",
+        priority: 0,
+        cell: data_count,
+    },
 ];
 
 fn base64_values(obj: &Value) -> Vec<FieldError> {
-    let Some(data) = obj.get("data").and_then(Value::as_object) else { return Vec::new() };
+    let Some(data) = obj.get("data").and_then(Value::as_object) else {
+        return Vec::new();
+    };
     data.iter()
         .filter(|(_, v)| !v.as_str().is_some_and(|s| B64.decode(s).is_ok()))
-        .map(|(k, _)| FieldError::invalid(format!("data[{k}]"), "<secret contents redacted>", "must be a base64-encoded string"))
+        .map(|(k, _)| {
+            FieldError::invalid(
+                format!("data[{k}]"),
+                "<secret contents redacted>",
+                "must be a base64-encoded string",
+            )
+        })
         .collect()
 }
 
@@ -79,7 +117,11 @@ impl Strategy for Secret {
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
         let mut errs = self.validate(new);
         if new.get("type") != old.get("type") {
-            errs.push(FieldError::invalid("type", new.get("type").and_then(Value::as_str).unwrap_or(""), "field is immutable"));
+            errs.push(FieldError::invalid(
+                "type",
+                new.get("type").and_then(Value::as_str).unwrap_or(""),
+                "field is immutable",
+            ));
         }
         errs.extend(validate_immutable(new, old, &["data"]));
         errs
@@ -103,7 +145,10 @@ mod tests {
     fn string_data_becomes_base64_data() {
         let mut obj = json!({"stringData": {"user": "admin"}, "data": {"x": "eA=="}});
         SECRET.prepare_for_create(&mut obj);
-        assert_eq!(obj, json!({"data": {"user": "YWRtaW4=", "x": "eA=="}, "type": "Opaque"}));
+        assert_eq!(
+            obj,
+            json!({"data": {"user": "YWRtaW4=", "x": "eA=="}, "type": "Opaque"})
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub const ANONYMOUS: &str = "system:anonymous";
 
 impl UserInfo {
     pub fn anonymous() -> Self {
-        Self { name: ANONYMOUS.into(), groups: vec!["system:unauthenticated".into()] }
+        Self {
+            name: ANONYMOUS.into(),
+            groups: vec!["system:unauthenticated".into()],
+        }
     }
 
     pub fn is_anonymous(&self) -> bool {
@@ -37,7 +40,10 @@ pub fn authenticate(certificate: Option<&CertSubject>) -> UserInfo {
         Some(subject) => {
             let mut groups = subject.organizations.clone();
             groups.push("system:authenticated".into());
-            UserInfo { name: subject.common_name.clone(), groups }
+            UserInfo {
+                name: subject.common_name.clone(),
+                groups,
+            }
         }
         None => UserInfo::anonymous(),
     }
@@ -49,7 +55,10 @@ mod tests {
 
     #[test]
     fn certificate_subject_becomes_user_and_groups() {
-        let subject = CertSubject { common_name: "kubernetes-admin".into(), organizations: vec!["system:masters".into()] };
+        let subject = CertSubject {
+            common_name: "kubernetes-admin".into(),
+            organizations: vec!["system:masters".into()],
+        };
         let user = authenticate(Some(&subject));
         assert_eq!(user.name, "kubernetes-admin");
         assert!(user.in_group("system:masters") && user.in_group("system:authenticated"));

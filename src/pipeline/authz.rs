@@ -16,7 +16,12 @@ pub enum Decision {
 const PUBLIC_PATHS: &[&str] = &["/healthz", "/livez", "/readyz", "/version"];
 
 fn is_public(path: &str) -> bool {
-    PUBLIC_PATHS.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
+    PUBLIC_PATHS.iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 pub fn authorize(user: &UserInfo, info: &RequestInfo) -> Decision {
@@ -34,11 +39,26 @@ pub fn authorize(user: &UserInfo, info: &RequestInfo) -> Decision {
 /// Upstream's wording of a denial.
 pub fn forbidden_message(user: &UserInfo, info: &RequestInfo) -> String {
     if !info.is_resource_request {
-        return format!("forbidden: User \"{}\" cannot {} path \"{}\"", user.name, info.verb, info.path);
+        return format!(
+            "forbidden: User \"{}\" cannot {} path \"{}\"",
+            user.name, info.verb, info.path
+        );
     }
-    let resource = if info.subresource.is_empty() { info.resource.clone() } else { format!("{}/{}", info.resource, info.subresource) };
-    let scope = if info.namespace.is_empty() { "at the cluster scope".to_string() } else { format!("in the namespace \"{}\"", info.namespace) };
-    let target = if info.name.is_empty() { resource.clone() } else { format!("{resource} \"{}\"", info.name) };
+    let resource = if info.subresource.is_empty() {
+        info.resource.clone()
+    } else {
+        format!("{}/{}", info.resource, info.subresource)
+    };
+    let scope = if info.namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace \"{}\"", info.namespace)
+    };
+    let target = if info.name.is_empty() {
+        resource.clone()
+    } else {
+        format!("{resource} \"{}\"", info.name)
+    };
     format!("{target} is forbidden: User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}", user.name, info.verb, info.group)
 }
 
@@ -50,11 +70,28 @@ mod tests {
     #[test]
     fn anonymous_reads_only_public_paths() {
         let anonymous = UserInfo::anonymous();
-        assert_eq!(authorize(&anonymous, &parse("GET", "/readyz", None)), Decision::Allow);
-        assert_eq!(authorize(&anonymous, &parse("GET", "/livez/ping", None)), Decision::Allow);
-        let Decision::Deny(message) = authorize(&anonymous, &parse("GET", "/api/v1/namespaces/default/configmaps", None)) else { panic!("allowed") };
+        assert_eq!(
+            authorize(&anonymous, &parse("GET", "/readyz", None)),
+            Decision::Allow
+        );
+        assert_eq!(
+            authorize(&anonymous, &parse("GET", "/livez/ping", None)),
+            Decision::Allow
+        );
+        let Decision::Deny(message) = authorize(
+            &anonymous,
+            &parse("GET", "/api/v1/namespaces/default/configmaps", None),
+        ) else {
+            panic!("allowed")
+        };
         assert_eq!(message, "configmaps is forbidden: User \"system:anonymous\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"default\"");
-        let admin = UserInfo { name: "kubernetes-admin".into(), groups: vec!["system:masters".into()] };
-        assert_eq!(authorize(&admin, &parse("DELETE", "/api/v1/namespaces/x", None)), Decision::Allow);
+        let admin = UserInfo {
+            name: "kubernetes-admin".into(),
+            groups: vec!["system:masters".into()],
+        };
+        assert_eq!(
+            authorize(&admin, &parse("DELETE", "/api/v1/namespaces/x", None)),
+            Decision::Allow
+        );
     }
 }

@@ -6,9 +6,20 @@
 use super::strategy::Strategy;
 
 /// The standard verbs of a resource served by the generic engine.
-pub const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 /// Namespaces cannot be deleted as a collection.
-pub const VERBS_NO_COLLECTION_DELETE: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+pub const VERBS_NO_COLLECTION_DELETE: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
 pub struct ResourceDescriptor {
     pub group: &'static str,
@@ -26,6 +37,9 @@ pub struct ResourceDescriptor {
     /// The segment after `/registry/` in storage keys, as upstream lays them out.
     pub storage_prefix: &'static str,
     pub strategy: &'static dyn Strategy,
+    /// Decodes an object through the kind's typed schema: type errors are refused and
+    /// fields the schema does not declare are dropped (the caller compares to find them).
+    pub schema: fn(&serde_json::Value) -> Result<serde_json::Value, String>,
 }
 
 impl ResourceDescriptor {

@@ -48,8 +48,16 @@ pub enum Deleted {
 }
 
 impl Engine {
-    pub fn new(desc: &'static ResourceDescriptor, reader: CacheReader, consensus: Consensus) -> Self {
-        Self { desc, reader, consensus }
+    pub fn new(
+        desc: &'static ResourceDescriptor,
+        reader: CacheReader,
+        consensus: Consensus,
+    ) -> Self {
+        Self {
+            desc,
+            reader,
+            consensus,
+        }
     }
 
     pub fn reader(&self) -> &CacheReader {
@@ -57,43 +65,79 @@ impl Engine {
     }
 
     fn subject(&self, name: &str) -> Subject {
-        Subject { group: self.desc.group.into(), kind: self.desc.resource.into(), name: name.into() }
+        Subject {
+            group: self.desc.group.into(),
+            kind: self.desc.resource.into(),
+            name: name.into(),
+        }
     }
 
     pub fn not_found(&self, name: &str) -> RegistryError {
         let message = format!("{} \"{name}\" not found", self.desc.qualified_resource());
-        RegistryError::NotFound { subject: self.subject(name), message }
+        RegistryError::NotFound {
+            subject: self.subject(name),
+            message,
+        }
     }
 
     fn read_error(&self, e: ReadError, revision: u64) -> RegistryError {
         match e {
-            ReadError::TooOld => RegistryError::expired(format!("too old resource version: {revision}")),
-            ReadError::TooNew { current } => RegistryError::Timeout { message: format!("Too large resource version: {revision}, current: {current}"), retry_after_seconds: 1 },
+            ReadError::TooOld => {
+                RegistryError::expired(format!("too old resource version: {revision}"))
+            }
+            ReadError::TooNew { current } => RegistryError::Timeout {
+                message: format!("Too large resource version: {revision}, current: {current}"),
+                retry_after_seconds: 1,
+            },
         }
     }
 
     /// The view a read at `at` is served from, and the revision it reports.
     async fn view(&self, at: ReadAt) -> Result<(Arc<KindView>, u64), RegistryError> {
-        let wait = |revision| async move { self.reader.at_least(revision, READ_WAIT).await.map_err(|e| self.read_error(e, revision)) };
+        let wait = |revision| async move {
+            self.reader
+                .at_least(revision, READ_WAIT)
+                .await
+                .map_err(|e| self.read_error(e, revision))
+        };
         match at {
             ReadAt::Any => Ok(self.reader.current()),
             ReadAt::Latest => wait(self.consensus.linearizable_revision().await?).await,
             ReadAt::NotOlderThan(revision) => wait(revision).await,
-            ReadAt::Exact(revision) => self.reader.exact(revision).map(|v| (v, revision)).map_err(|e| self.read_error(e, revision)),
+            ReadAt::Exact(revision) => self
+                .reader
+                .exact(revision)
+                .map(|v| (v, revision))
+                .map_err(|e| self.read_error(e, revision)),
         }
     }
 
-    pub async fn get(&self, namespace: &str, name: &str, at: ReadAt) -> Result<Arc<CachedObject>, RegistryError> {
+    pub async fn get(
+        &self,
+        namespace: &str,
+        name: &str,
+        at: ReadAt,
+    ) -> Result<Arc<CachedObject>, RegistryError> {
         let (view, _) = self.view(at).await?;
         let key = storage_key(self.desc.storage_prefix, namespace, name);
-        view.objects.get(&key).cloned().ok_or_else(|| self.not_found(name))
+        view.objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))
     }
 
-    pub async fn list(&self, namespace: Option<&str>, opts: &ListOptions) -> Result<Page, RegistryError> {
+    pub async fn list(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<Page, RegistryError> {
         let prefix = list_prefix(self.desc.storage_prefix, namespace);
         if let Some(token) = &opts.continue_token {
             let token = ContinueToken::decode(token)?;
-            let view = self.reader.exact(token.rv).map_err(|_| RegistryError::expired(CONTINUE_EXPIRED))?;
+            let view = self
+                .reader
+                .exact(token.rv)
+                .map_err(|_| RegistryError::expired(CONTINUE_EXPIRED))?;
             return Ok(page(&view, token.rv, &prefix, Some(&token.start), opts));
         }
         let (view, revision) = self.view(opts.read_at()?).await?;
@@ -104,16 +148,28 @@ impl Engine {
         Ok(page)
     }
 
-    pub async fn watch(&self, namespace: Option<&str>, opts: ListOptions, encoder: Option<Encoder>) -> Result<impl Stream<Item = WatchItem>, RegistryError> {
-        let rv = opts.resource_version.clone().filter(|rv| !rv.is_empty() && rv != "0");
+    pub async fn watch(
+        &self,
+        namespace: Option<&str>,
+        opts: ListOptions,
+        encoder: Option<Encoder>,
+    ) -> Result<impl Stream<Item = WatchItem>, RegistryError> {
+        let rv = opts
+            .resource_version
+            .clone()
+            .filter(|rv| !rv.is_empty() && rv != "0");
         // Upstream: sendInitialEvents sends the state first; otherwise a resourceVersion
         // ("0" aside) resumes after it, and none starts with the current state.
         let start = if opts.send_initial_events == Some(true) {
-            WatchStart::WithInitialState { end_bookmark: opts.allow_watch_bookmarks }
+            WatchStart::WithInitialState {
+                end_bookmark: opts.allow_watch_bookmarks,
+            }
         } else if let Some(rv) = rv {
             WatchStart::After(super::list::parse_revision(&rv)?)
         } else {
-            WatchStart::WithInitialState { end_bookmark: false }
+            WatchStart::WithInitialState {
+                end_bookmark: false,
+            }
         };
         let prefix = list_prefix(self.desc.storage_prefix, namespace);
         Ok(watch::watch(self.desc, self.reader.clone(), prefix, opts, start, encoder).await)
@@ -121,7 +177,10 @@ impl Engine {
 
     async fn propose_one(&self, command: Command) -> Result<CommandResult, RegistryError> {
         let mut result = self.consensus.propose(Batch::single(command)).await?;
-        result.results.pop().ok_or_else(|| RegistryError::internal("the state machine returned no result"))
+        result
+            .results
+            .pop()
+            .ok_or_else(|| RegistryError::internal("the state machine returned no result"))
     }
 
     /// Creates `obj` in `namespace` (empty for cluster-scoped kinds).
@@ -136,34 +195,79 @@ impl Engine {
                 Ok(obj)
             }
             CommandResult::AlreadyExists => {
-                let message = format!("{} \"{name}\" already exists", self.desc.qualified_resource());
-                Err(RegistryError::AlreadyExists { subject: self.subject(&name), message })
+                let message = format!(
+                    "{} \"{name}\" already exists",
+                    self.desc.qualified_resource()
+                );
+                Err(RegistryError::AlreadyExists {
+                    subject: self.subject(&name),
+                    message,
+                })
             }
-            other => Err(RegistryError::internal(format!("unexpected result of a create: {other:?}"))),
+            other => Err(RegistryError::internal(format!(
+                "unexpected result of a create: {other:?}"
+            ))),
         }
     }
 
     /// Replaces the object (or, with `status_only`, its status) with `obj`.
-    pub async fn update(&self, namespace: &str, name: &str, obj: Value, status_only: bool) -> Result<Value, RegistryError> {
-        let client_pinned = object::meta_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty());
-        self.update_with(namespace, name, status_only, client_pinned, |_| Ok(obj.clone())).await
+    pub async fn update(
+        &self,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+        status_only: bool,
+    ) -> Result<Value, RegistryError> {
+        let client_pinned =
+            object::meta_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty());
+        self.update_with(namespace, name, status_only, client_pinned, |_| {
+            Ok(obj.clone())
+        })
+        .await
     }
 
     /// Updates the object to what `change` makes of its current state (patches), retrying
     /// on conflicts with concurrent writers unless the new object names its own
     /// resourceVersion.
-    pub async fn update_with(&self, namespace: &str, name: &str, status_only: bool, client_pinned: bool, change: impl Fn(&Value) -> Result<Value, RegistryError>) -> Result<Value, RegistryError> {
+    pub async fn update_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        status_only: bool,
+        client_pinned: bool,
+        change: impl Fn(&Value) -> Result<Value, RegistryError>,
+    ) -> Result<Value, RegistryError> {
         let key = storage_key(self.desc.storage_prefix, namespace, name);
         let mut at = ReadAt::Any;
         for _ in 0..UPDATE_ATTEMPTS {
             let current = self.get(namespace, name, at.clone()).await?;
             let old = current.decode();
-            let plan = hooks::prepare_update(self.desc, change(&old)?, &old, current.revision, namespace, status_only)?;
+            let plan = hooks::prepare_update(
+                self.desc,
+                change(&old)?,
+                &old,
+                current.revision,
+                namespace,
+                status_only,
+            )?;
             let precondition = Precondition::at_revision(current.revision);
             let (command, mut result_obj) = match plan {
                 UpdatePlan::Unchanged => return Ok(old),
-                UpdatePlan::Write(new) => (Command::Update { key: key.clone(), value: stored_bytes(&new)?, precondition }, new),
-                UpdatePlan::Delete(new) => (Command::Delete { key: key.clone(), precondition }, new),
+                UpdatePlan::Write(new) => (
+                    Command::Update {
+                        key: key.clone(),
+                        value: stored_bytes(&new)?,
+                        precondition,
+                    },
+                    new,
+                ),
+                UpdatePlan::Delete(new) => (
+                    Command::Delete {
+                        key: key.clone(),
+                        precondition,
+                    },
+                    new,
+                ),
             };
             match self.propose_one(command).await? {
                 CommandResult::Stored { revision } | CommandResult::Deleted { revision, .. } => {
@@ -171,15 +275,25 @@ impl Engine {
                     return Ok(result_obj);
                 }
                 CommandResult::NotFound => return Err(self.not_found(name)),
-                CommandResult::Conflict { revision } if !client_pinned => at = ReadAt::NotOlderThan(revision),
+                CommandResult::Conflict { revision } if !client_pinned => {
+                    at = ReadAt::NotOlderThan(revision)
+                }
                 CommandResult::Conflict { .. } | CommandResult::AlreadyExists => break,
             }
         }
-        Err(RegistryError::Conflict { subject: self.subject(name), message: hooks::conflict_message(self.desc, name) })
+        Err(RegistryError::Conflict {
+            subject: self.subject(name),
+            message: hooks::conflict_message(self.desc, name),
+        })
     }
 
     /// Deletes the object, or marks it terminating when finalizers must run first.
-    pub async fn delete(&self, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, RegistryError> {
+    pub async fn delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Deleted, RegistryError> {
         let key = storage_key(self.desc.storage_prefix, namespace, name);
         let mut at = ReadAt::Any;
         for _ in 0..UPDATE_ATTEMPTS {
@@ -187,15 +301,27 @@ impl Engine {
             let mut obj = current.decode();
             self.check_delete_preconditions(&obj, current.revision, opts)?;
             let precondition = Precondition::at_revision(current.revision);
-            let graceful = !object::finalizers(&obj).is_empty() || self.desc.strategy.finalization_pending(&obj);
+            let graceful = !object::finalizers(&obj).is_empty()
+                || self.desc.strategy.finalization_pending(&obj);
             let command = if object::is_deleting(&obj) && graceful {
                 return Ok(Deleted::Pending(obj));
             } else if graceful || self.desc.strategy.begin_graceful_delete(&mut obj) {
-                object::set_meta(&mut obj, "deletionTimestamp", Value::String(object::now_rfc3339()));
+                object::set_meta(
+                    &mut obj,
+                    "deletionTimestamp",
+                    Value::String(object::now_rfc3339()),
+                );
                 object::set_meta(&mut obj, "deletionGracePeriodSeconds", Value::from(0));
-                Command::Update { key: key.clone(), value: stored_bytes(&obj)?, precondition }
+                Command::Update {
+                    key: key.clone(),
+                    value: stored_bytes(&obj)?,
+                    precondition,
+                }
             } else {
-                Command::Delete { key: key.clone(), precondition }
+                Command::Delete {
+                    key: key.clone(),
+                    precondition,
+                }
             };
             match self.propose_one(command).await? {
                 CommandResult::Stored { revision } => {
@@ -211,26 +337,60 @@ impl Engine {
                 CommandResult::AlreadyExists => break,
             }
         }
-        Err(RegistryError::Conflict { subject: self.subject(name), message: hooks::conflict_message(self.desc, name) })
+        Err(RegistryError::Conflict {
+            subject: self.subject(name),
+            message: hooks::conflict_message(self.desc, name),
+        })
     }
 
-    fn check_delete_preconditions(&self, obj: &Value, revision: u64, opts: &DeleteOptions) -> Result<(), RegistryError> {
-        let conflict = |message: String| RegistryError::Conflict { subject: self.subject(object::name(obj)), message };
+    fn check_delete_preconditions(
+        &self,
+        obj: &Value,
+        revision: u64,
+        opts: &DeleteOptions,
+    ) -> Result<(), RegistryError> {
+        let conflict = |message: String| RegistryError::Conflict {
+            subject: self.subject(object::name(obj)),
+            message,
+        };
         if let Some(uid) = opts.uid.as_deref().filter(|u| *u != object::uid(obj)) {
-            return Err(conflict(format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", object::uid(obj))));
+            return Err(conflict(format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                object::uid(obj)
+            )));
         }
-        if let Some(rv) = opts.resource_version.as_deref().filter(|rv| *rv != revision.to_string()) {
+        if let Some(rv) = opts
+            .resource_version
+            .as_deref()
+            .filter(|rv| *rv != revision.to_string())
+        {
             return Err(conflict(format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {revision}")));
         }
         Ok(())
     }
 
     /// Deletes every object of a list (in a namespace or all), returning what was deleted.
-    pub async fn delete_collection(&self, namespace: Option<&str>, opts: &ListOptions) -> Result<Vec<Value>, RegistryError> {
-        let listed = self.list(namespace, &ListOptions { limit: None, continue_token: None, ..opts.clone() }).await?;
+    pub async fn delete_collection(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<Vec<Value>, RegistryError> {
+        let listed = self
+            .list(
+                namespace,
+                &ListOptions {
+                    limit: None,
+                    continue_token: None,
+                    ..opts.clone()
+                },
+            )
+            .await?;
         let mut deleted = Vec::new();
         for item in listed.items {
-            match self.delete(&item.namespace, &item.name, &DeleteOptions::default()).await {
+            match self
+                .delete(&item.namespace, &item.name, &DeleteOptions::default())
+                .await
+            {
                 Ok(Deleted::Now(obj) | Deleted::Pending(obj)) => deleted.push(obj),
                 Err(RegistryError::NotFound { .. }) => {}
                 Err(e) => return Err(e),

@@ -16,18 +16,33 @@ impl FieldError {
     pub fn invalid(field: impl Into<String>, value: &str, detail: impl std::fmt::Display) -> Self {
         Self {
             reason: "FieldValueInvalid",
-            message: format!("Invalid value: {}: {detail}", serde_json::Value::from(value)),
+            message: format!(
+                "Invalid value: {}: {detail}",
+                serde_json::Value::from(value)
+            ),
             field: field.into(),
         }
     }
 
     pub fn required(field: impl Into<String>, detail: &str) -> Self {
-        let message = if detail.is_empty() { "Required value".to_string() } else { format!("Required value: {detail}") };
-        Self { reason: "FieldValueRequired", message, field: field.into() }
+        let message = if detail.is_empty() {
+            "Required value".to_string()
+        } else {
+            format!("Required value: {detail}")
+        };
+        Self {
+            reason: "FieldValueRequired",
+            message,
+            field: field.into(),
+        }
     }
 
     pub fn forbidden(field: impl Into<String>, detail: impl std::fmt::Display) -> Self {
-        Self { reason: "FieldValueForbidden", message: format!("Forbidden: {detail}"), field: field.into() }
+        Self {
+            reason: "FieldValueForbidden",
+            message: format!("Forbidden: {detail}"),
+            field: field.into(),
+        }
     }
 
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
@@ -59,7 +74,11 @@ pub enum RegistryError {
     #[error("{message}")]
     Conflict { subject: Subject, message: String },
     #[error("{message}")]
-    Invalid { subject: Subject, message: String, causes: Vec<FieldError> },
+    Invalid {
+        subject: Subject,
+        message: String,
+        causes: Vec<FieldError>,
+    },
     #[error("{message}")]
     Forbidden { subject: Subject, message: String },
     #[error("{message}")]
@@ -68,24 +87,36 @@ pub enum RegistryError {
     #[error("{message}")]
     Expired { message: String },
     #[error("{message}")]
-    Timeout { message: String, retry_after_seconds: u32 },
+    Timeout {
+        message: String,
+        retry_after_seconds: u32,
+    },
     #[error("{message}")]
-    Unavailable { message: String, retry_after_seconds: u32 },
+    Unavailable {
+        message: String,
+        retry_after_seconds: u32,
+    },
     #[error("{message}")]
     Internal { message: String },
 }
 
 impl RegistryError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::BadRequest { message: message.into() }
+        Self::BadRequest {
+            message: message.into(),
+        }
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        Self::Internal { message: message.to_string() }
+        Self::Internal {
+            message: message.to_string(),
+        }
     }
 
     pub fn expired(message: impl Into<String>) -> Self {
-        Self::Expired { message: message.into() }
+        Self::Expired {
+            message: message.into(),
+        }
     }
 }
 
@@ -93,8 +124,13 @@ impl From<crate::consensus::ConsensusError> for RegistryError {
     fn from(e: crate::consensus::ConsensusError) -> Self {
         use crate::consensus::ConsensusError as C;
         match e {
-            C::NoLeader => Self::Unavailable { message: e.to_string(), retry_after_seconds: 1 },
-            other => Self::Internal { message: other.to_string() },
+            C::NoLeader => Self::Unavailable {
+                message: e.to_string(),
+                retry_after_seconds: 1,
+            },
+            other => Self::Internal {
+                message: other.to_string(),
+            },
         }
     }
 }

@@ -26,8 +26,15 @@ impl Stamp {
     pub fn new() -> Self {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
         let uid = uuid::Uuid::new_v4();
-        let suffix = uid.as_bytes()[..5].iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
-        Self { uid: uuid::Uuid::new_v4().to_string(), now: object::now_rfc3339(), name_suffix: suffix }
+        let suffix = uid.as_bytes()[..5]
+            .iter()
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+            .collect();
+        Self {
+            uid: uuid::Uuid::new_v4().to_string(),
+            now: object::now_rfc3339(),
+            name_suffix: suffix,
+        }
     }
 }
 
@@ -47,7 +54,11 @@ pub enum UpdatePlan {
     Delete(Value),
 }
 
-fn check_namespace(desc: &ResourceDescriptor, obj: &mut Value, url_namespace: &str) -> Result<(), RegistryError> {
+fn check_namespace(
+    desc: &ResourceDescriptor,
+    obj: &mut Value,
+    url_namespace: &str,
+) -> Result<(), RegistryError> {
     if !desc.namespaced {
         object::remove_meta(obj, "namespace");
         return Ok(());
@@ -56,13 +67,20 @@ fn check_namespace(desc: &ResourceDescriptor, obj: &mut Value, url_namespace: &s
     if body_namespace.is_empty() {
         object::set_meta(obj, "namespace", Value::String(url_namespace.to_string()));
     } else if body_namespace != url_namespace {
-        return Err(RegistryError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+        return Err(RegistryError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
     }
     Ok(())
 }
 
 /// Prepares a new object for storage (upstream's `BeforeCreate`).
-pub fn prepare_create(desc: &ResourceDescriptor, mut obj: Value, url_namespace: &str, stamp: &Stamp) -> Result<Value, RegistryError> {
+pub fn prepare_create(
+    desc: &ResourceDescriptor,
+    mut obj: Value,
+    url_namespace: &str,
+    stamp: &Stamp,
+) -> Result<Value, RegistryError> {
     check_namespace(desc, &mut obj, url_namespace)?;
     if object::name(&obj).is_empty() {
         if let Some(prefix) = object::meta_str(&obj, "generateName").filter(|p| !p.is_empty()) {
@@ -70,11 +88,20 @@ pub fn prepare_create(desc: &ResourceDescriptor, mut obj: Value, url_namespace: 
             object::set_meta(&mut obj, "name", Value::String(generated));
         }
     }
-    for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for field in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         object::remove_meta(&mut obj, field);
     }
     object::set_meta(&mut obj, "uid", Value::String(stamp.uid.clone()));
-    object::set_meta(&mut obj, "creationTimestamp", Value::String(stamp.now.clone()));
+    object::set_meta(
+        &mut obj,
+        "creationTimestamp",
+        Value::String(stamp.now.clone()),
+    );
     if desc.strategy.tracks_generation() {
         object::set_meta(&mut obj, "generation", Value::from(1));
     } else {
@@ -94,7 +121,14 @@ pub fn prepare_create(desc: &ResourceDescriptor, mut obj: Value, url_namespace: 
 
 /// Prepares an update of the main resource or (with `status_only`) of its status
 /// (upstream's `BeforeUpdate`). `old_revision` is the stored object's revision.
-pub fn prepare_update(desc: &ResourceDescriptor, mut new: Value, old: &Value, old_revision: u64, url_namespace: &str, status_only: bool) -> Result<UpdatePlan, RegistryError> {
+pub fn prepare_update(
+    desc: &ResourceDescriptor,
+    mut new: Value,
+    old: &Value,
+    old_revision: u64,
+    url_namespace: &str,
+    status_only: bool,
+) -> Result<UpdatePlan, RegistryError> {
     check_namespace(desc, &mut new, url_namespace)?;
     check_preconditions(desc, &new, old, old_revision)?;
     if status_only {
@@ -109,8 +143,16 @@ pub fn prepare_update(desc: &ResourceDescriptor, mut new: Value, old: &Value, ol
         desc.strategy.prepare_for_update(&mut new, old);
     }
     if desc.strategy.tracks_generation() {
-        let generation = old.get("metadata").and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(1);
-        let bumped = if spec_changed(&new, old) { generation + 1 } else { generation };
+        let generation = old
+            .get("metadata")
+            .and_then(|m| m.get("generation"))
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let bumped = if spec_changed(&new, old) {
+            generation + 1
+        } else {
+            generation
+        };
         object::set_meta(&mut new, "generation", Value::from(bumped));
     }
     let mut errs = validation::object_meta(&new, desc.strategy.name_rule(), desc.namespaced);
@@ -121,23 +163,44 @@ pub fn prepare_update(desc: &ResourceDescriptor, mut new: Value, old: &Value, ol
     if &new == old {
         return Ok(UpdatePlan::Unchanged);
     }
-    if object::is_deleting(&new) && object::finalizers(&new).is_empty() && !desc.strategy.finalization_pending(&new) {
+    if object::is_deleting(&new)
+        && object::finalizers(&new).is_empty()
+        && !desc.strategy.finalization_pending(&new)
+    {
         return Ok(UpdatePlan::Delete(new));
     }
     Ok(UpdatePlan::Write(new))
 }
 
-fn check_preconditions(desc: &ResourceDescriptor, new: &Value, old: &Value, old_revision: u64) -> Result<(), RegistryError> {
-    let subject = || Subject { group: desc.group.into(), kind: desc.resource.into(), name: object::name(old).into() };
+fn check_preconditions(
+    desc: &ResourceDescriptor,
+    new: &Value,
+    old: &Value,
+    old_revision: u64,
+) -> Result<(), RegistryError> {
+    let subject = || Subject {
+        group: desc.group.into(),
+        kind: desc.resource.into(),
+        name: object::name(old).into(),
+    };
     if let Some(rv) = object::meta_str(new, "resourceVersion").filter(|rv| !rv.is_empty()) {
         if rv != old_revision.to_string() {
-            return Err(RegistryError::Conflict { subject: subject(), message: conflict_message(desc, object::name(old)) });
+            return Err(RegistryError::Conflict {
+                subject: subject(),
+                message: conflict_message(desc, object::name(old)),
+            });
         }
     }
     let uid = object::uid(new);
     if !uid.is_empty() && uid != object::uid(old) {
-        let message = format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", object::uid(old));
-        return Err(RegistryError::Conflict { subject: subject(), message });
+        let message = format!(
+            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+            object::uid(old)
+        );
+        return Err(RegistryError::Conflict {
+            subject: subject(),
+            message,
+        });
     }
     Ok(())
 }
@@ -151,7 +214,13 @@ pub fn conflict_message(desc: &ResourceDescriptor, name: &str) -> String {
 }
 
 fn copy_system_metadata(new: &mut Value, old: &Value) {
-    for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ] {
         match object::meta(old).and_then(|m| m.get(field)) {
             Some(value) => object::set_meta(new, field, value.clone()),
             None => object::remove_meta(new, field),
@@ -182,7 +251,11 @@ fn spec_changed(new: &Value, old: &Value) -> bool {
     strip(new) != strip(old)
 }
 
-fn invalid_if_any(desc: &ResourceDescriptor, obj: &Value, errs: Vec<FieldError>) -> Result<(), RegistryError> {
+fn invalid_if_any(
+    desc: &ResourceDescriptor,
+    obj: &Value,
+    errs: Vec<FieldError>,
+) -> Result<(), RegistryError> {
     if errs.is_empty() {
         return Ok(());
     }
@@ -191,10 +264,21 @@ fn invalid_if_any(desc: &ResourceDescriptor, obj: &Value, errs: Vec<FieldError>)
 
 /// Upstream's 422 message: `Kind "name" is invalid: field: message` (bracketed list if several).
 pub fn invalid(desc: &ResourceDescriptor, name: &str, causes: Vec<FieldError>) -> RegistryError {
-    let rendered: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
-    let detail = if rendered.len() == 1 { rendered[0].clone() } else { format!("[{}]", rendered.join(", ")) };
+    let rendered: Vec<String> = causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    let detail = if rendered.len() == 1 {
+        rendered[0].clone()
+    } else {
+        format!("[{}]", rendered.join(", "))
+    };
     RegistryError::Invalid {
-        subject: Subject { group: desc.group.into(), kind: desc.kind.into(), name: name.into() },
+        subject: Subject {
+            group: desc.group.into(),
+            kind: desc.kind.into(),
+            name: name.into(),
+        },
         message: format!("{} \"{name}\" is invalid: {detail}", desc.kind),
         causes,
     }

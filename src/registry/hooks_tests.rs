@@ -6,11 +6,18 @@ use super::*;
 use crate::kinds::catalog;
 
 fn desc(resource: &str) -> &'static ResourceDescriptor {
-    catalog().into_iter().find(|d| d.resource == resource).expect("kind in catalog")
+    catalog()
+        .into_iter()
+        .find(|d| d.resource == resource)
+        .expect("kind in catalog")
 }
 
 fn stamp() -> Stamp {
-    Stamp { uid: "u-1".into(), now: "2026-01-01T00:00:00Z".into(), name_suffix: "abcde".into() }
+    Stamp {
+        uid: "u-1".into(),
+        now: "2026-01-01T00:00:00Z".into(),
+        name_suffix: "abcde".into(),
+    }
 }
 
 #[test]
@@ -26,25 +33,55 @@ fn create_fills_system_metadata_and_namespace() {
 
 #[test]
 fn create_generates_names_and_rejects_bad_ones() {
-    let out = prepare_create(desc("configmaps"), json!({"metadata": {"generateName": "web-"}}), "ns", &stamp()).unwrap();
+    let out = prepare_create(
+        desc("configmaps"),
+        json!({"metadata": {"generateName": "web-"}}),
+        "ns",
+        &stamp(),
+    )
+    .unwrap();
     assert_eq!(out["metadata"]["name"], "web-abcde");
-    let err = prepare_create(desc("configmaps"), json!({"metadata": {"name": "Bad_Name"}}), "ns", &stamp()).unwrap_err();
-    let RegistryError::Invalid { message, causes, .. } = err else { panic!("not Invalid") };
-    assert!(message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""), "{message}");
+    let err = prepare_create(
+        desc("configmaps"),
+        json!({"metadata": {"name": "Bad_Name"}}),
+        "ns",
+        &stamp(),
+    )
+    .unwrap_err();
+    let RegistryError::Invalid {
+        message, causes, ..
+    } = err
+    else {
+        panic!("not Invalid")
+    };
+    assert!(
+        message.starts_with(
+            "ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""
+        ),
+        "{message}"
+    );
     assert_eq!(causes[0].field, "metadata.name");
-    let missing = prepare_create(desc("configmaps"), json!({"metadata": {}}), "ns", &stamp()).unwrap_err();
+    let missing =
+        prepare_create(desc("configmaps"), json!({"metadata": {}}), "ns", &stamp()).unwrap_err();
     assert!(matches!(missing, RegistryError::Invalid { .. }));
 }
 
 #[test]
 fn create_refuses_a_namespace_other_than_the_url() {
-    let err = prepare_create(desc("configmaps"), json!({"metadata": {"name": "c", "namespace": "other"}}), "default", &stamp()).unwrap_err();
+    let err = prepare_create(
+        desc("configmaps"),
+        json!({"metadata": {"name": "c", "namespace": "other"}}),
+        "default",
+        &stamp(),
+    )
+    .unwrap_err();
     assert!(matches!(err, RegistryError::BadRequest { .. }));
 }
 
 #[test]
 fn workloads_start_at_generation_one_with_empty_status() {
-    let obj = json!({"metadata": {"name": "d"}, "spec": {"replicas": 1}, "status": {"replicas": 5}});
+    let obj =
+        json!({"metadata": {"name": "d"}, "spec": {"replicas": 1}, "status": {"replicas": 5}});
     let out = prepare_create(desc("deployments"), obj, "ns", &stamp()).unwrap();
     assert_eq!(out["metadata"]["generation"], 1);
     assert!(out.get("status").is_none());
@@ -61,12 +98,20 @@ fn update_keeps_status_and_bumps_generation_only_on_spec_change() {
     let mut new = old.clone();
     new["spec"]["replicas"] = json!(3);
     new["status"] = json!({"replicas": 99});
-    let UpdatePlan::Write(out) = prepare_update(desc("deployments"), new, &old, 5, "ns", false).unwrap() else { panic!() };
+    let UpdatePlan::Write(out) =
+        prepare_update(desc("deployments"), new, &old, 5, "ns", false).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(out["metadata"]["generation"], 2);
     assert_eq!(out["status"]["replicas"], 1);
     let mut labels_only = old.clone();
     labels_only["metadata"]["labels"] = json!({"a": "b"});
-    let UpdatePlan::Write(out) = prepare_update(desc("deployments"), labels_only, &old, 5, "ns", false).unwrap() else { panic!() };
+    let UpdatePlan::Write(out) =
+        prepare_update(desc("deployments"), labels_only, &old, 5, "ns", false).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(out["metadata"]["generation"], 1);
 }
 
@@ -76,8 +121,18 @@ fn status_update_keeps_spec() {
     let mut new = old.clone();
     new["spec"]["replicas"] = json!(7);
     new["status"]["replicas"] = json!(2);
-    let UpdatePlan::Write(out) = prepare_update(desc("deployments"), new, &old, 5, "ns", true).unwrap() else { panic!() };
-    assert_eq!((out["spec"]["replicas"].clone(), out["status"]["replicas"].clone()), (json!(1), json!(2)));
+    let UpdatePlan::Write(out) =
+        prepare_update(desc("deployments"), new, &old, 5, "ns", true).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            out["spec"]["replicas"].clone(),
+            out["status"]["replicas"].clone()
+        ),
+        (json!(1), json!(2))
+    );
 }
 
 #[test]
@@ -85,16 +140,25 @@ fn stale_resource_version_and_uid_conflict() {
     let old = stored_deployment();
     let mut stale = old.clone();
     stale["metadata"]["resourceVersion"] = json!("4");
-    assert!(matches!(prepare_update(desc("deployments"), stale, &old, 5, "ns", false), Err(RegistryError::Conflict { .. })));
+    assert!(matches!(
+        prepare_update(desc("deployments"), stale, &old, 5, "ns", false),
+        Err(RegistryError::Conflict { .. })
+    ));
     let mut other_uid = old.clone();
     other_uid["metadata"]["uid"] = json!("u-2");
-    assert!(matches!(prepare_update(desc("deployments"), other_uid, &old, 5, "ns", false), Err(RegistryError::Conflict { .. })));
+    assert!(matches!(
+        prepare_update(desc("deployments"), other_uid, &old, 5, "ns", false),
+        Err(RegistryError::Conflict { .. })
+    ));
 }
 
 #[test]
 fn unchanged_update_writes_nothing() {
     let old = stored_deployment();
-    assert_eq!(prepare_update(desc("deployments"), old.clone(), &old, 5, "ns", false).unwrap(), UpdatePlan::Unchanged);
+    assert_eq!(
+        prepare_update(desc("deployments"), old.clone(), &old, 5, "ns", false).unwrap(),
+        UpdatePlan::Unchanged
+    );
 }
 
 #[test]
@@ -104,13 +168,25 @@ fn removing_the_last_finalizer_of_a_deleting_object_deletes_it() {
     old["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:01Z");
     let mut new = old.clone();
     new["metadata"]["finalizers"] = json!([]);
-    assert!(matches!(prepare_update(desc("deployments"), new, &old, 5, "ns", false).unwrap(), UpdatePlan::Delete(_)));
+    assert!(matches!(
+        prepare_update(desc("deployments"), new, &old, 5, "ns", false).unwrap(),
+        UpdatePlan::Delete(_)
+    ));
 }
 
 #[test]
 fn namespaces_get_their_finalizer_label_and_phase() {
-    let out = prepare_create(desc("namespaces"), json!({"metadata": {"name": "team-a"}}), "", &stamp()).unwrap();
+    let out = prepare_create(
+        desc("namespaces"),
+        json!({"metadata": {"name": "team-a"}}),
+        "",
+        &stamp(),
+    )
+    .unwrap();
     assert_eq!(out["spec"]["finalizers"], json!(["kubernetes"]));
     assert_eq!(out["status"]["phase"], "Active");
-    assert_eq!(out["metadata"]["labels"]["kubernetes.io/metadata.name"], "team-a");
+    assert_eq!(
+        out["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "team-a"
+    );
 }

@@ -48,7 +48,13 @@ pub struct LoadedCaches {
 impl Registry {
     /// Loads every kind's cache at the stored `revision` (with `history` replayed) and
     /// starts the kind actors; call on the actix system's thread.
-    pub fn load(catalog: Vec<&'static ResourceDescriptor>, state: &StateTree, revision: u64, history_start: u64, history: &[Change]) -> Result<LoadedCaches, StorageError> {
+    pub fn load(
+        catalog: Vec<&'static ResourceDescriptor>,
+        state: &StateTree,
+        revision: u64,
+        history_start: u64,
+        history: &[Change],
+    ) -> Result<LoadedCaches, StorageError> {
         let (progress_tx, progress_rx) = progress::channel(revision);
         let mut routes = Vec::new();
         let mut readers = Vec::new();
@@ -56,21 +62,37 @@ impl Registry {
             let view = load_view(desc, state, revision, history_start, history)?;
             let shared = Shared::new(view);
             let actor = KindCache::new(desc, shared.clone()).start();
-            routes.push(Route { prefix: route_prefix(desc), desc, actor });
+            routes.push(Route {
+                prefix: route_prefix(desc),
+                desc,
+                actor,
+            });
             readers.push((desc, CacheReader::new(shared, progress_rx.clone())));
         }
-        Ok(LoadedCaches { readers, router: Router::new(routes, progress_tx, state.clone()) })
+        Ok(LoadedCaches {
+            readers,
+            router: Router::new(routes, progress_tx, state.clone()),
+        })
     }
 
     /// Connects the loaded caches to consensus.
-    pub fn new(caches: Vec<(&'static ResourceDescriptor, CacheReader)>, consensus: Consensus) -> Self {
+    pub fn new(
+        caches: Vec<(&'static ResourceDescriptor, CacheReader)>,
+        consensus: Consensus,
+    ) -> Self {
         let descriptors = caches.iter().map(|(d, _)| *d).collect();
         let mut engines: HashMap<_, HashMap<_, _>> = HashMap::new();
         for (desc, reader) in caches {
             let engine = Arc::new(Engine::new(desc, reader, consensus.clone()));
-            engines.entry(desc.group).or_default().insert(desc.resource, engine);
+            engines
+                .entry(desc.group)
+                .or_default()
+                .insert(desc.resource, engine);
         }
-        Self { engines, descriptors }
+        Self {
+            engines,
+            descriptors,
+        }
     }
 
     pub fn engine(&self, group: &str, resource: &str) -> Option<&Arc<Engine>> {

@@ -17,7 +17,10 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = Value::Object(Map::new());
     }
-    let map = obj.as_object_mut().map(|m| m.entry("metadata").or_insert_with(|| Value::Object(Map::new())));
+    let map = obj.as_object_mut().map(|m| {
+        m.entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()))
+    });
     let metadata = match map {
         Some(metadata) => metadata,
         None => unreachable!("obj was made an object above"),
@@ -61,22 +64,33 @@ pub fn set_resource_version(obj: &mut Value, revision: u64) {
 
 /// String-to-string maps such as labels and annotations (non-string entries skipped).
 pub fn string_map(obj: &Value, field: &str) -> Vec<(String, String)> {
-    let Some(map) = meta(obj).and_then(|m| m.get(field)).and_then(Value::as_object) else {
+    let Some(map) = meta(obj)
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_object)
+    else {
         return Vec::new();
     };
-    map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()
+    map.iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
     meta(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn is_deleting(obj: &Value) -> bool {
-    meta(obj).and_then(|m| m.get("deletionTimestamp")).is_some_and(|v| !v.is_null())
+    meta(obj)
+        .and_then(|m| m.get("deletionTimestamp"))
+        .is_some_and(|v| !v.is_null())
 }
 
 /// Now, as upstream's `metav1.Time` renders it (RFC 3339, seconds, UTC).

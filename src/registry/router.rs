@@ -31,7 +31,11 @@ impl Router {
     pub fn new(mut routes: Vec<Route>, progress: watch::Sender<u64>, state: StateTree) -> Self {
         // Longest prefix first, so `services/specs/` wins over a shorter overlapping one.
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
-        Self { routes, progress, state }
+        Self {
+            routes,
+            progress,
+            state,
+        }
     }
 
     fn route_of(&self, key: &str) -> Option<usize> {
@@ -50,7 +54,9 @@ impl Router {
     }
 
     async fn deliver(&self, changes: &Arc<Vec<Change>>) {
-        let Some(last) = changes.last().map(|c| c.revision) else { return };
+        let Some(last) = changes.last().map(|c| c.revision) else {
+            return;
+        };
         let mut per_route: Vec<Vec<Change>> = vec![Vec::new(); self.routes.len()];
         for change in changes.iter() {
             if let Some(i) = self.route_of(&change.key) {
@@ -61,7 +67,14 @@ impl Router {
             if changes.is_empty() {
                 continue;
             }
-            if let Err(e) = route.actor.send(ApplyChanges { changes, revision: last }).await {
+            if let Err(e) = route
+                .actor
+                .send(ApplyChanges {
+                    changes,
+                    revision: last,
+                })
+                .await
+            {
                 tracing::error!(kind = route.desc.resource, error = %e, "kind cache stopped");
             }
         }
@@ -74,7 +87,9 @@ impl Router {
                 Ok(view) => {
                     let _ = route.actor.send(Reload { view }).await;
                 }
-                Err(e) => tracing::error!(kind = route.desc.resource, error = %e, "cannot reload cache after snapshot"),
+                Err(e) => {
+                    tracing::error!(kind = route.desc.resource, error = %e, "cannot reload cache after snapshot")
+                }
             }
         }
         self.progress.send_replace(revision);

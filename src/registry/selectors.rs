@@ -43,7 +43,10 @@ fn check_key(key: &str) -> Result<String, String> {
     if errs.is_empty() {
         Ok(key.to_string())
     } else {
-        Err(format!("unable to parse requirement: invalid label key \"{key}\": {}", errs.join("; ")))
+        Err(format!(
+            "unable to parse requirement: invalid label key \"{key}\": {}",
+            errs.join("; ")
+        ))
     }
 }
 
@@ -52,7 +55,10 @@ fn check_value(value: &str) -> Result<String, String> {
     if errs.is_empty() {
         Ok(value.to_string())
     } else {
-        Err(format!("unable to parse requirement: invalid label value: \"{value}\": at key: {}", errs.join("; ")))
+        Err(format!(
+            "unable to parse requirement: invalid label value: \"{value}\": at key: {}",
+            errs.join("; ")
+        ))
     }
 }
 
@@ -61,7 +67,12 @@ fn parse_set(rest: &str) -> Result<Vec<String>, String> {
         .trim()
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| format!("unable to parse requirement: found '{}', expected: '('", rest.trim()))?;
+        .ok_or_else(|| {
+            format!(
+                "unable to parse requirement: found '{}', expected: '('",
+                rest.trim()
+            )
+        })?;
     inner.split(',').map(|v| check_value(v.trim())).collect()
 }
 
@@ -73,14 +84,22 @@ fn parse_requirement(part: &str) -> Result<LabelRequirement, String> {
     for op in ["!=", "==", "="] {
         if let Some((key, value)) = part.split_once(op) {
             let (key, value) = (check_key(key.trim())?, check_value(value.trim())?);
-            return Ok(if op == "!=" { LabelRequirement::NotEquals(key, value) } else { LabelRequirement::Equals(key, value) });
+            return Ok(if op == "!=" {
+                LabelRequirement::NotEquals(key, value)
+            } else {
+                LabelRequirement::Equals(key, value)
+            });
         }
     }
     for (op, greater) in [(">", true), ("<", false)] {
         if let Some((key, value)) = part.split_once(op) {
             let number: i64 = value.trim().parse().map_err(|_| format!("unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer, got {}", value.trim()))?;
             let key = check_key(key.trim())?;
-            return Ok(if greater { LabelRequirement::GreaterThan(key, number) } else { LabelRequirement::LessThan(key, number) });
+            return Ok(if greater {
+                LabelRequirement::GreaterThan(key, number)
+            } else {
+                LabelRequirement::LessThan(key, number)
+            });
         }
     }
     let mut words = part.splitn(2, char::is_whitespace);
@@ -95,7 +114,9 @@ fn parse_requirement(part: &str) -> Result<LabelRequirement, String> {
     if let Some(set) = rest.strip_prefix("in") {
         return Ok(LabelRequirement::In(check_key(key)?, parse_set(set)?));
     }
-    Err(format!("unable to parse requirement: found '{rest}', expected: in, notin, =, ==, !=, gt, lt"))
+    Err(format!(
+        "unable to parse requirement: found '{rest}', expected: in, notin, =, ==, !=, gt, lt"
+    ))
 }
 
 impl LabelSelector {
@@ -104,7 +125,10 @@ impl LabelSelector {
         if s.trim().is_empty() {
             return Ok(Self::default());
         }
-        let requirements = split_top_level(s).into_iter().map(parse_requirement).collect::<Result<_, _>>()?;
+        let requirements = split_top_level(s)
+            .into_iter()
+            .map(parse_requirement)
+            .collect::<Result<_, _>>()?;
         Ok(Self { requirements })
     }
 
@@ -113,7 +137,12 @@ impl LabelSelector {
     }
 
     pub fn matches(&self, labels: &[(String, String)]) -> bool {
-        let get = |k: &str| labels.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            labels
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         self.requirements.iter().all(|r| match r {
             LabelRequirement::Equals(k, v) => get(k) == Some(v),
             LabelRequirement::NotEquals(k, v) => get(k) != Some(v),
@@ -121,8 +150,12 @@ impl LabelSelector {
             LabelRequirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
             LabelRequirement::Exists(k) => get(k).is_some(),
             LabelRequirement::NotExists(k) => get(k).is_none(),
-            LabelRequirement::GreaterThan(k, n) => get(k).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x > *n),
-            LabelRequirement::LessThan(k, n) => get(k).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x < *n),
+            LabelRequirement::GreaterThan(k, n) => get(k)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x > *n),
+            LabelRequirement::LessThan(k, n) => get(k)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x < *n),
         })
     }
 }
@@ -143,7 +176,9 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 (f, v, true)
             } else {
-                return Err(format!("invalid selector: '{s}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                ));
             };
             let field = field.trim();
             if !known.contains(&field) {
@@ -163,7 +198,10 @@ impl FieldSelector {
             let actual = match field.as_str() {
                 "metadata.name" => name,
                 "metadata.namespace" => namespace,
-                other => fields.iter().find(|(f, _)| *f == other).map_or("", |(_, v)| v.as_str()),
+                other => fields
+                    .iter()
+                    .find(|(f, _)| *f == other)
+                    .map_or("", |(_, v)| v.as_str()),
             };
             (actual == value) == *equal
         })
@@ -175,7 +213,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -195,7 +236,11 @@ mod tests {
             ("n>4,n<6", true),
             ("", true),
         ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&l), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&l),
+                want,
+                "{sel}"
+            );
         }
     }
 

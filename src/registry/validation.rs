@@ -73,7 +73,9 @@ fn alnum(c: char) -> bool {
 }
 
 fn is_label_value_chars(s: &str) -> bool {
-    s.starts_with(alnum) && s.ends_with(alnum) && s.chars().all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+    s.starts_with(alnum)
+        && s.ends_with(alnum)
+        && s.chars().all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
 }
 
 /// A label or annotation key: `[prefix/]name`.
@@ -87,7 +89,11 @@ pub fn qualified_name(key: &str) -> Vec<String> {
         if prefix.is_empty() {
             errs.push("prefix part must be non-empty".to_string());
         } else {
-            errs.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+            errs.extend(
+                dns1123_subdomain(prefix)
+                    .into_iter()
+                    .map(|m| format!("prefix part {m}")),
+            );
         }
     }
     if name.is_empty() {
@@ -119,17 +125,31 @@ pub fn object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Vec<FieldEr
     let mut errs = Vec::new();
     let name = object::name(obj);
     if name.is_empty() {
-        errs.push(FieldError::required("metadata.name", "name or generateName is required"));
+        errs.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
-        errs.extend(check_name(rule, name).into_iter().map(|m| FieldError::invalid("metadata.name", name, m)));
+        errs.extend(
+            check_name(rule, name)
+                .into_iter()
+                .map(|m| FieldError::invalid("metadata.name", name, m)),
+        );
     }
     let namespace = object::namespace(obj);
     if namespaced && namespace.is_empty() {
         errs.push(FieldError::required("metadata.namespace", ""));
     } else if namespaced {
-        errs.extend(dns1123_label(namespace).into_iter().map(|m| FieldError::invalid("metadata.namespace", namespace, m)));
+        errs.extend(
+            dns1123_label(namespace)
+                .into_iter()
+                .map(|m| FieldError::invalid("metadata.namespace", namespace, m)),
+        );
     } else if !namespace.is_empty() {
-        errs.push(FieldError::forbidden("metadata.namespace", "not allowed on this type"));
+        errs.push(FieldError::forbidden(
+            "metadata.namespace",
+            "not allowed on this type",
+        ));
     }
     errs.extend(labels(obj));
     errs.extend(annotations(obj));
@@ -139,8 +159,16 @@ pub fn object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Vec<FieldEr
 fn labels(obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for (key, value) in object::string_map(obj, "labels") {
-        errs.extend(qualified_name(&key).into_iter().map(|m| FieldError::invalid("metadata.labels", &key, m)));
-        errs.extend(label_value(&value).into_iter().map(|m| FieldError::invalid("metadata.labels", &value, m)));
+        errs.extend(
+            qualified_name(&key)
+                .into_iter()
+                .map(|m| FieldError::invalid("metadata.labels", &key, m)),
+        );
+        errs.extend(
+            label_value(&value)
+                .into_iter()
+                .map(|m| FieldError::invalid("metadata.labels", &value, m)),
+        );
     }
     errs.extend(non_string_values(obj, "labels"));
     errs
@@ -151,7 +179,11 @@ fn annotations(obj: &Value) -> Vec<FieldError> {
     let mut total = 0;
     for (key, value) in object::string_map(obj, "annotations") {
         total += key.len() + value.len();
-        errs.extend(qualified_name(&key.to_lowercase()).into_iter().map(|m| FieldError::invalid("metadata.annotations", &key, m)));
+        errs.extend(
+            qualified_name(&key.to_lowercase())
+                .into_iter()
+                .map(|m| FieldError::invalid("metadata.annotations", &key, m)),
+        );
     }
     if total > MAX_ANNOTATIONS_BYTES {
         errs.push(FieldError {
@@ -174,9 +206,15 @@ fn non_string_values(obj: &Value, field: &str) -> Vec<FieldError> {
         Value::Object(m) => m
             .iter()
             .filter(|(_, v)| !v.is_string())
-            .map(|(k, _)| FieldError::invalid(format!("metadata.{field}.{k}"), "", "must be a string"))
+            .map(|(k, _)| {
+                FieldError::invalid(format!("metadata.{field}.{k}"), "", "must be a string")
+            })
             .collect(),
-        _ => vec![FieldError::invalid(format!("metadata.{field}"), "", "must be a map of strings")],
+        _ => vec![FieldError::invalid(
+            format!("metadata.{field}"),
+            "",
+            "must be a map of strings",
+        )],
     }
 }
 
@@ -218,6 +256,9 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["metadata.name", "metadata.labels"]);
         let cluster = json!({"metadata": {"name": "x", "namespace": "default"}});
-        assert_eq!(object_meta(&cluster, NameRule::DnsLabel, false)[0].reason, "FieldValueForbidden");
+        assert_eq!(
+            object_meta(&cluster, NameRule::DnsLabel, false)[0].reason,
+            "FieldValueForbidden"
+        );
     }
 }

@@ -51,7 +51,12 @@ struct Filter {
 
 impl Filter {
     fn matches(&self, o: &CachedObject) -> bool {
-        o.key.starts_with(&self.prefix) && self.opts.label_selector.matches(&o.labels) && self.opts.field_selector.matches(&o.fields, &o.name, &o.namespace)
+        o.key.starts_with(&self.prefix)
+            && self.opts.label_selector.matches(&o.labels)
+            && self
+                .opts
+                .field_selector
+                .matches(&o.fields, &o.name, &o.namespace)
     }
 
     fn is_trivial(&self) -> bool {
@@ -73,10 +78,22 @@ struct State {
 }
 
 /// Starts a watch of `prefix` (a namespace or all) on `reader`.
-pub async fn watch(desc: &'static ResourceDescriptor, reader: CacheReader, prefix: String, opts: ListOptions, start: WatchStart, encoder: Option<Encoder>) -> impl Stream<Item = WatchItem> {
+pub async fn watch(
+    desc: &'static ResourceDescriptor,
+    reader: CacheReader,
+    prefix: String,
+    opts: ListOptions,
+    start: WatchStart,
+    encoder: Option<Encoder>,
+) -> impl Stream<Item = WatchItem> {
     let events = reader.subscribe();
-    let timeout = opts.timeout_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_WATCH_TIMEOUT);
-    let next_bookmark = opts.allow_watch_bookmarks.then(|| Instant::now() + BOOKMARK_INTERVAL);
+    let timeout = opts
+        .timeout_seconds
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_WATCH_TIMEOUT);
+    let next_bookmark = opts
+        .allow_watch_bookmarks
+        .then(|| Instant::now() + BOOKMARK_INTERVAL);
     let mut state = State {
         desc,
         reader: reader.clone(),
@@ -90,7 +107,9 @@ pub async fn watch(desc: &'static ResourceDescriptor, reader: CacheReader, prefi
         ended: false,
     };
     state.begin(start).await;
-    futures::stream::unfold(state, |mut state| async move { state.next().await.map(|item| (item, state)) })
+    futures::stream::unfold(state, |mut state| async move {
+        state.next().await.map(|item| (item, state))
+    })
 }
 
 impl State {
@@ -98,14 +117,19 @@ impl State {
         match start {
             WatchStart::WithInitialState { end_bookmark } => {
                 let (view, revision) = self.reader.current();
-                let objects: Vec<_> = view.range(&self.filter.prefix, None).filter(|o| self.filter.matches(o)).cloned().collect();
+                let objects: Vec<_> = view
+                    .range(&self.filter.prefix, None)
+                    .filter(|o| self.filter.matches(o))
+                    .cloned()
+                    .collect();
                 for object in objects {
                     let line = self.encode(EventType::Added.as_str(), &object);
                     self.queue.push_back(WatchItem::Line(line));
                 }
                 self.seen = view.revision;
                 if end_bookmark {
-                    self.queue.push_back(WatchItem::Line(self.bookmark(revision, true)));
+                    self.queue
+                        .push_back(WatchItem::Line(self.bookmark(revision, true)));
                 }
             }
             WatchStart::After(revision) => self.replay_after(revision).await,
@@ -113,10 +137,22 @@ impl State {
     }
 
     async fn replay_after(&mut self, revision: u64) {
-        if revision > self.reader.applied_revision() && self.reader.at_least(revision, FUTURE_REVISION_WAIT).await.is_err() {
+        if revision > self.reader.applied_revision()
+            && self
+                .reader
+                .at_least(revision, FUTURE_REVISION_WAIT)
+                .await
+                .is_err()
+        {
             {
-                let message = format!("Too large resource version: {revision}, current: {}", self.reader.applied_revision());
-                self.fail(RegistryError::Timeout { message, retry_after_seconds: 1 });
+                let message = format!(
+                    "Too large resource version: {revision}, current: {}",
+                    self.reader.applied_revision()
+                );
+                self.fail(RegistryError::Timeout {
+                    message,
+                    retry_after_seconds: 1,
+                });
                 return;
             }
         }
@@ -156,10 +192,15 @@ impl State {
             }
         } else {
             let now = event.event_type != EventType::Deleted && self.filter.matches(&event.object);
-            let before = event.prev.as_deref().is_some_and(|p| self.filter.matches(p));
+            let before = event
+                .prev
+                .as_deref()
+                .is_some_and(|p| self.filter.matches(p));
             match (event.event_type, now, before) {
                 (EventType::Deleted, _, true) => self.encode("DELETED", &event.object),
-                (EventType::Added | EventType::Modified, true, false) => self.encode("ADDED", &event.object),
+                (EventType::Added | EventType::Modified, true, false) => {
+                    self.encode("ADDED", &event.object)
+                }
                 (EventType::Modified, true, true) => self.encode("MODIFIED", &event.object),
                 // The object left the selection: it is gone for this watcher.
                 (EventType::Modified, false, true) => match left_selection(self.desc, event) {
@@ -173,7 +214,8 @@ impl State {
     }
 
     fn bookmark(&self, revision: u64, initial_events_end: bool) -> Bytes {
-        let mut metadata = serde_json::json!({"resourceVersion": revision.to_string(), "creationTimestamp": null});
+        let mut metadata =
+            serde_json::json!({"resourceVersion": revision.to_string(), "creationTimestamp": null});
         if initial_events_end {
             metadata["annotations"] = serde_json::json!({"k8s.io/initial-events-end": "true"});
         }
@@ -227,7 +269,10 @@ impl State {
 }
 
 fn too_old(revision: u64, view: &KindView) -> RegistryError {
-    RegistryError::expired(format!("too old resource version: {revision} ({})", view.history_start + 1))
+    RegistryError::expired(format!(
+        "too old resource version: {revision} ({})",
+        view.history_start + 1
+    ))
 }
 
 /// The previous state of an object that no longer matches, stamped with the event's

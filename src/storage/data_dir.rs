@@ -62,11 +62,17 @@ impl DataDir {
     }
 
     pub fn log_tree(&self) -> Result<LogTree, StorageError> {
-        Ok(LogTree::new(self.db.open_tree(RAFT_TREE)?, self.flusher.clone()))
+        Ok(LogTree::new(
+            self.db.open_tree(RAFT_TREE)?,
+            self.flusher.clone(),
+        ))
     }
 
     pub fn state_tree(&self) -> Result<StateTree, StorageError> {
-        Ok(StateTree::new(self.db.open_tree(STATE_TREE)?, self.flusher.clone()))
+        Ok(StateTree::new(
+            self.db.open_tree(STATE_TREE)?,
+            self.flusher.clone(),
+        ))
     }
 
     /// Bytes the database occupies on disk.

@@ -21,14 +21,20 @@ impl LogTree {
     }
 
     /// The encoded entries whose index falls in `range`, in order.
-    pub fn entries(&self, range: impl RangeBounds<u64>) -> Result<Vec<(u64, sled::IVec)>, StorageError> {
+    pub fn entries(
+        &self,
+        range: impl RangeBounds<u64>,
+    ) -> Result<Vec<(u64, sled::IVec)>, StorageError> {
         let start = match range.start_bound() {
             Bound::Included(&i) => i,
             Bound::Excluded(&i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
         let mut out = Vec::new();
-        for item in self.tree.range(indexed(LOG, start)..=indexed(LOG, u64::MAX)) {
+        for item in self
+            .tree
+            .range(indexed(LOG, start)..=indexed(LOG, u64::MAX))
+        {
             let (key, value) = item?;
             let index = index_of(&key).ok_or_else(|| corrupt(&key))?;
             if !range.contains(&index) {
@@ -50,7 +56,10 @@ impl LogTree {
     }
 
     /// Writes entries (not yet durable: call [`LogTree::flush_then`]).
-    pub fn append(&self, entries: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Result<(), StorageError> {
+    pub fn append(
+        &self,
+        entries: impl IntoIterator<Item = (u64, Vec<u8>)>,
+    ) -> Result<(), StorageError> {
         let mut batch = sled::Batch::default();
         for (index, bytes) in entries {
             batch.insert(&indexed(LOG, index), bytes);
@@ -72,7 +81,10 @@ impl LogTree {
 
     fn remove_range(&self, from: u64, to_inclusive: u64) -> Result<(), StorageError> {
         let mut batch = sled::Batch::default();
-        for item in self.tree.range(indexed(LOG, from)..=indexed(LOG, to_inclusive)) {
+        for item in self
+            .tree
+            .range(indexed(LOG, from)..=indexed(LOG, to_inclusive))
+        {
             let (key, _) = item?;
             batch.remove(key);
         }

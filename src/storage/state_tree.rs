@@ -26,10 +26,12 @@ impl StoredValue {
     }
 
     fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, StorageError> {
-        let (head, value) = bytes.split_at_checked(8).ok_or_else(|| StorageError::Corrupt {
-            key: String::from_utf8_lossy(key).into_owned(),
-            reason: "object record shorter than its revision".into(),
-        })?;
+        let (head, value) = bytes
+            .split_at_checked(8)
+            .ok_or_else(|| StorageError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: "object record shorter than its revision".into(),
+            })?;
         let mut revision = [0u8; 8];
         revision.copy_from_slice(head);
         Ok(Self {
@@ -66,7 +68,8 @@ impl StateWrite {
     }
 
     pub fn record_history(&mut self, revision: u64, encoded_change: Vec<u8>) {
-        self.batch.insert(&indexed(HISTORY, revision), encoded_change);
+        self.batch
+            .insert(&indexed(HISTORY, revision), encoded_change);
     }
 
     pub fn forget_history(&mut self, revision: u64) {
@@ -98,7 +101,10 @@ impl StateTree {
     }
 
     /// Every object whose key starts with `prefix`, in key order.
-    pub fn objects(&self, prefix: &str) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> {
+    pub fn objects(
+        &self,
+        prefix: &str,
+    ) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> {
         self.tree.scan_prefix(named(OBJECT, prefix)).map(|item| {
             let (key, bytes) = item?;
             let value = StoredValue::decode(&key, &bytes)?;
@@ -108,16 +114,21 @@ impl StateTree {
     }
 
     /// Encoded history records with revision > `after`, in order.
-    pub fn history_after(&self, after: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StorageError>> {
+    pub fn history_after(
+        &self,
+        after: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StorageError>> {
         let start = indexed(HISTORY, after.saturating_add(1));
-        self.tree.range(start..=indexed(HISTORY, u64::MAX)).map(|item| {
-            let (key, bytes) = item?;
-            let revision = index_of(&key).ok_or_else(|| StorageError::Corrupt {
-                key: String::from_utf8_lossy(&key).into_owned(),
-                reason: "history key without a revision".into(),
-            })?;
-            Ok((revision, bytes))
-        })
+        self.tree
+            .range(start..=indexed(HISTORY, u64::MAX))
+            .map(|item| {
+                let (key, bytes) = item?;
+                let revision = index_of(&key).ok_or_else(|| StorageError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "history key without a revision".into(),
+                })?;
+                Ok((revision, bytes))
+            })
     }
 
     pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StorageError> {

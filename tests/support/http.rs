@@ -96,6 +96,19 @@ impl Server {
 
     /// A kube-rs client built from the admin kubeconfig, as a user of the library would.
     pub async fn kube_client(&self) -> kube::Client {
+        kube::Client::try_from(self.kube_config().await).expect("build kube client")
+    }
+
+    /// A kube-rs client with the admin identity that connects through `addr` (a loopback
+    /// proxy in front of this server) instead of the server's own address.
+    pub async fn kube_client_via(&self, addr: std::net::SocketAddr) -> kube::Client {
+        assert!(addr.ip().is_loopback(), "{addr} is not a loopback address");
+        let mut config = self.kube_config().await;
+        config.cluster_url = format!("https://{addr}").parse().expect("proxy URL");
+        kube::Client::try_from(config).expect("build kube client")
+    }
+
+    async fn kube_config(&self) -> kube::Config {
         let kubeconfig =
             kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("read admin kubeconfig");
         let config = kube::Config::from_custom_kubeconfig(
@@ -106,6 +119,6 @@ impl Server {
         .expect("kube config from the admin kubeconfig");
         assert_loopback_url(&config.cluster_url.to_string())
             .expect("kubeconfig server is loopback");
-        kube::Client::try_from(config).expect("build kube client")
+        config
     }
 }

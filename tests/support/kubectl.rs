@@ -3,13 +3,13 @@
 
 use std::process::{Command, Output, Stdio};
 
-use super::{run_with_timeout, Server, KUBECTL, KUBECTL_TIMEOUT};
+use super::{kubectl_program, run_with_timeout, Server, KUBECTL_TIMEOUT};
 
 impl Server {
     /// A kubectl command using the admin kubeconfig, with HOME and the discovery cache
     /// inside the test's directory and no proxy settings inherited.
     pub fn kubectl_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(KUBECTL);
+        let mut cmd = Command::new(kubectl_program());
         cmd.args(args)
             .env("KUBECONFIG", self.kubeconfig())
             .env("HOME", &self.root)

@@ -13,6 +13,7 @@
 mod credentials;
 mod http;
 mod kubectl;
+pub mod proxy;
 pub mod run;
 pub mod status;
 
@@ -38,8 +39,14 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// How long one kubectl invocation may take.
 pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
-/// kubectl as installed on the machine.
-pub const KUBECTL: &str = "/usr/bin/kubectl";
+/// kubectl as installed on the machine (/usr/bin/kubectl), else the one on PATH.
+pub fn kubectl_program() -> &'static str {
+    if std::path::Path::new("/usr/bin/kubectl").exists() {
+        "/usr/bin/kubectl"
+    } else {
+        "kubectl"
+    }
+}
 
 /// A running (or killed, awaiting restart) keelson process and its data directory.
 pub struct Server {
@@ -96,6 +103,14 @@ impl Server {
     /// The file that receives the server's stdout and stderr (all runs, appended).
     pub fn log_path(&self) -> PathBuf {
         self.root.join("keelson.log")
+    }
+
+    /// Writes `contents` to a file in the test's directory (beside the data dir) and
+    /// returns its path, e.g. for `kubectl create -f`.
+    pub fn scratch_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.root.join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
     }
 
     /// The admin kubeconfig the server wrote on first start.

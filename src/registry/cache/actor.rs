@@ -55,12 +55,21 @@ pub struct Reload {
 
 /// Applies one change to `view`, returning the event it makes (none for a delete of an
 /// unknown key or a value that does not decode, which is logged).
-pub fn apply_change(desc: &ResourceDescriptor, view: &mut KindView, change: &Change) -> Option<Arc<WatchEvent>> {
+pub fn apply_change(
+    desc: &ResourceDescriptor,
+    view: &mut KindView,
+    change: &Change,
+) -> Option<Arc<WatchEvent>> {
     let prev = view.objects.get(&change.key).cloned();
     let built = match (&change.value, &prev) {
         (Some(value), _) => CachedObject::build(desc, &change.key, change.revision, value),
         (None, Some(prev)) => CachedObject::build(desc, &change.key, change.revision, &prev.json),
-        (None, None) => CachedObject::build(desc, &change.key, change.revision, change.prev.as_deref().unwrap_or(b"{}")),
+        (None, None) => CachedObject::build(
+            desc,
+            &change.key,
+            change.revision,
+            change.prev.as_deref().unwrap_or(b"{}"),
+        ),
     };
     let object = match built {
         Ok(object) => Arc::new(object),
@@ -93,17 +102,27 @@ pub fn apply_change(desc: &ResourceDescriptor, view: &mut KindView, change: &Cha
 /// While replaying history at start the view lacks earlier states; the change carries it.
 fn prev_from_history(desc: &ResourceDescriptor, change: &Change) -> Option<Arc<CachedObject>> {
     let prev = change.prev.as_ref()?;
-    CachedObject::build(desc, &change.key, 0, prev).ok().map(Arc::new)
+    CachedObject::build(desc, &change.key, 0, prev)
+        .ok()
+        .map(Arc::new)
 }
 
 impl Handler<ApplyChanges> for KindCache {
     type Result = ();
 
     fn handle(&mut self, msg: ApplyChanges, _ctx: &mut Context<Self>) {
-        let span = tracing::trace_span!("cache.apply", kind = self.desc.resource, changes = msg.changes.len());
+        let span = tracing::trace_span!(
+            "cache.apply",
+            kind = self.desc.resource,
+            changes = msg.changes.len()
+        );
         let _entered = span.enter();
         let mut view = KindView::clone(&self.shared.view());
-        let events: Vec<_> = msg.changes.iter().filter_map(|c| apply_change(self.desc, &mut view, c)).collect();
+        let events: Vec<_> = msg
+            .changes
+            .iter()
+            .filter_map(|c| apply_change(self.desc, &mut view, c))
+            .collect();
         view.revision = view.revision.max(msg.revision);
         self.shared.publish(view);
         for event in events {

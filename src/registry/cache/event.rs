@@ -47,8 +47,18 @@ pub fn encode_line(event_type: &str, object_json: &[u8]) -> Bytes {
 }
 
 impl WatchEvent {
-    pub fn new(event_type: EventType, object: Arc<CachedObject>, prev: Option<Arc<CachedObject>>) -> Self {
+    pub fn new(
+        event_type: EventType,
+        object: Arc<CachedObject>,
+        prev: Option<Arc<CachedObject>>,
+    ) -> Self {
         let line = encode_line(event_type.as_str(), &object.json);
-        Self { revision: object.revision, event_type, object, prev, line }
+        Self {
+            revision: object.revision,
+            event_type,
+            object,
+            prev,
+            line,
+        }
     }
 }

@@ -11,9 +11,19 @@ use crate::storage::{Change, StateTree, StorageError};
 
 /// Loads `desc`'s objects at `revision` and replays `history` (changes of all kinds with
 /// revision ≤ `revision`, in order, starting right after `history_start`).
-pub fn load_view(desc: &'static ResourceDescriptor, state: &StateTree, revision: u64, history_start: u64, history: &[Change]) -> Result<KindView, StorageError> {
+pub fn load_view(
+    desc: &'static ResourceDescriptor,
+    state: &StateTree,
+    revision: u64,
+    history_start: u64,
+    history: &[Change],
+) -> Result<KindView, StorageError> {
     let prefix = list_prefix(desc.storage_prefix, None);
-    let mut view = KindView { revision, history_start, ..KindView::default() };
+    let mut view = KindView {
+        revision,
+        history_start,
+        ..KindView::default()
+    };
     // The history replays forward from `history_start`, so start from the objects as they
     // were then: take today's objects and undo the retained changes, newest first.
     let mut objects = std::collections::BTreeMap::new();
@@ -21,7 +31,10 @@ pub fn load_view(desc: &'static ResourceDescriptor, state: &StateTree, revision:
         let (key, stored) = item?;
         objects.insert(key, (stored.revision, Some(stored.value)));
     }
-    let mine: Vec<&Change> = history.iter().filter(|c| c.key.starts_with(&prefix)).collect();
+    let mine: Vec<&Change> = history
+        .iter()
+        .filter(|c| c.key.starts_with(&prefix))
+        .collect();
     for change in mine.iter().rev() {
         objects.insert(change.key.clone(), (0, change.prev.clone()));
     }
@@ -31,7 +44,9 @@ pub fn load_view(desc: &'static ResourceDescriptor, state: &StateTree, revision:
             Ok(object) => {
                 view.objects.insert(key, Arc::new(object));
             }
-            Err(e) => tracing::error!(%key, error = %e, "stored value does not decode; left out of the cache"),
+            Err(e) => {
+                tracing::error!(%key, error = %e, "stored value does not decode; left out of the cache")
+            }
         }
     }
     for change in mine {

@@ -20,13 +20,23 @@ pub struct CachedObject {
 
 impl CachedObject {
     /// Builds the cached form of a stored value written at `revision`.
-    pub fn build(desc: &ResourceDescriptor, key: &str, revision: u64, stored: &[u8]) -> Result<Self, serde_json::Error> {
+    pub fn build(
+        desc: &ResourceDescriptor,
+        key: &str,
+        revision: u64,
+        stored: &[u8],
+    ) -> Result<Self, serde_json::Error> {
         let mut value: Value = serde_json::from_slice(stored)?;
         object::set_resource_version(&mut value, revision);
         Self::from_value(desc, key, revision, &value)
     }
 
-    pub fn from_value(desc: &ResourceDescriptor, key: &str, revision: u64, value: &Value) -> Result<Self, serde_json::Error> {
+    pub fn from_value(
+        desc: &ResourceDescriptor,
+        key: &str,
+        revision: u64,
+        value: &Value,
+    ) -> Result<Self, serde_json::Error> {
         Ok(Self {
             key: key.to_string(),
             namespace: object::namespace(value).to_string(),

@@ -25,7 +25,11 @@ pub struct Shared {
 impl Shared {
     pub fn new(view: KindView) -> Arc<Self> {
         let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Arc::new(Self { view: ArcSwap::from_pointee(view), events, retained: Mutex::new(Retained::default()) })
+        Arc::new(Self {
+            view: ArcSwap::from_pointee(view),
+            events,
+            retained: Mutex::new(Retained::default()),
+        })
     }
 
     pub fn view(&self) -> Arc<KindView> {
@@ -74,12 +78,19 @@ impl CacheReader {
 
     /// The current view once the cache has applied at least `revision`, waiting up to
     /// `limit`.
-    pub async fn at_least(&self, revision: u64, limit: Duration) -> Result<(Arc<KindView>, u64), ReadError> {
+    pub async fn at_least(
+        &self,
+        revision: u64,
+        limit: Duration,
+    ) -> Result<(Arc<KindView>, u64), ReadError> {
         let mut progress = self.progress.clone();
-        let reached = tokio::time::timeout(limit, progress.wait_for(|applied| *applied >= revision)).await;
+        let reached =
+            tokio::time::timeout(limit, progress.wait_for(|applied| *applied >= revision)).await;
         match reached {
             Ok(Ok(_)) => Ok(self.current()),
-            _ => Err(ReadError::TooNew { current: *self.progress.borrow() }),
+            _ => Err(ReadError::TooNew {
+                current: *self.progress.borrow(),
+            }),
         }
     }
 
@@ -90,7 +101,9 @@ impl CacheReader {
             return Err(ReadError::TooNew { current: applied });
         }
         let retained = self.shared.retained.lock().map_err(|_| ReadError::TooOld)?;
-        retained.view_at(revision, &current).ok_or(ReadError::TooOld)
+        retained
+            .view_at(revision, &current)
+            .ok_or(ReadError::TooOld)
     }
 
     /// Keeps `view` readable at `revision` for the following pages of a list.

@@ -29,7 +29,8 @@ impl Retained {
 
     pub fn pin(&mut self, revision: u64, view: Arc<KindView>) {
         let now = Instant::now();
-        self.pinned.retain(|(_, _, at)| now.duration_since(*at) < PIN_TTL);
+        self.pinned
+            .retain(|(_, _, at)| now.duration_since(*at) < PIN_TTL);
         if self.pinned.iter().any(|(r, _, _)| *r == revision) {
             return;
         }
@@ -42,14 +43,20 @@ impl Retained {
     /// A view exact at `revision`, given the current view, if one is retained.
     pub fn view_at(&self, revision: u64, current: &Arc<KindView>) -> Option<Arc<KindView>> {
         let now = Instant::now();
-        if let Some((_, view, _)) = self.pinned.iter().find(|(r, _, at)| *r == revision && now.duration_since(*at) < PIN_TTL) {
+        if let Some((_, view, _)) = self
+            .pinned
+            .iter()
+            .find(|(r, _, at)| *r == revision && now.duration_since(*at) < PIN_TTL)
+        {
             return Some(view.clone());
         }
         // The newest view at or before `revision` is exact there if the next one is after it.
         let mut candidates: Vec<&Arc<KindView>> = self.recent.iter().collect();
         candidates.push(current);
         let position = candidates.iter().rposition(|v| v.revision <= revision)?;
-        let next_is_later = candidates.get(position + 1).is_none_or(|next| next.revision > revision);
+        let next_is_later = candidates
+            .get(position + 1)
+            .is_none_or(|next| next.revision > revision);
         next_is_later.then(|| candidates[position].clone())
     }
 }

@@ -25,7 +25,11 @@ pub struct KindView {
 
 impl KindView {
     /// Objects whose key starts with `prefix` and sorts after `after`, in key order.
-    pub fn range<'a>(&'a self, prefix: &'a str, after: Option<&'a str>) -> impl Iterator<Item = &'a Arc<CachedObject>> + 'a {
+    pub fn range<'a>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Arc<CachedObject>> + 'a {
         let start = match after {
             Some(after) if after >= prefix => after.to_string(),
             _ => prefix.to_string(),
@@ -42,6 +46,12 @@ impl KindView {
         if revision < self.history_start {
             return None;
         }
-        Some(self.history.iter().filter(|e| e.revision > revision).cloned().collect())
+        Some(
+            self.history
+                .iter()
+                .filter(|e| e.revision > revision)
+                .cloned()
+                .collect(),
+        )
     }
 }
