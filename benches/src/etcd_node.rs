@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use etcd_client::{Client, ConnectOptions, GetOptions, KvClient};
+use etcd_client::{Channel, Client, GetOptions, KvClient};
+use tonic::transport::Endpoint;
 
 use crate::driver::Op;
 use crate::process::{free_addr, Child};
@@ -121,11 +122,15 @@ impl EtcdNode {
 
     /// A new client with its own gRPC channel.
     pub async fn client(&self) -> Result<KvClient> {
-        let options = ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(5))
-            .with_timeout(Duration::from_secs(60));
-        let url = format!("http://{}", self.client_addr);
-        let client = Client::connect([url], Some(options))
+        // A plain channel: `Client::connect` puts a load balancer in front even of one endpoint.
+        let channel = Endpoint::from_shared(format!("http://{}", self.client_addr))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .context("connecting to etcd")?;
+        let client = Client::from_channel(Channel::Tonic(channel), None)
             .await
             .context("connecting to etcd")?;
         Ok(client.kv_client().max_decoding_message_size(MAX_RESPONSE))

@@ -104,16 +104,16 @@ pub fn human_duration(seconds: u64) -> String {
     let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86400);
     match () {
         _ if seconds < 120 => format!("{seconds}s"),
-        _ if minutes < 10 && seconds % 60 == 0 => format!("{minutes}m"),
+        _ if minutes < 10 && seconds.is_multiple_of(60) => format!("{minutes}m"),
         _ if minutes < 10 => format!("{minutes}m{}s", seconds % 60),
         _ if minutes < 180 => format!("{minutes}m"),
-        _ if hours < 8 && minutes % 60 == 0 => format!("{hours}h"),
+        _ if hours < 8 && minutes.is_multiple_of(60) => format!("{hours}h"),
         _ if hours < 8 => format!("{hours}h{}m", minutes % 60),
         _ if hours < 48 => format!("{hours}h"),
-        _ if hours < 192 && hours % 24 == 0 => format!("{days}d"),
+        _ if hours < 192 && hours.is_multiple_of(24) => format!("{days}d"),
         _ if hours < 192 => format!("{days}d{}h", hours % 24),
         _ if days < 730 => format!("{days}d"),
-        _ if days < 2920 && days % 365 == 0 => format!("{}y", days / 365),
+        _ if days < 2920 && days.is_multiple_of(365) => format!("{}y", days / 365),
         _ if days < 2920 => format!("{}y{}d", days / 365, days % 365),
         _ => format!("{}y", days / 365),
     }

@@ -86,7 +86,7 @@ fn base64_values(obj: &Value) -> Vec<FieldError> {
         return Vec::new();
     };
     data.iter()
-        .filter(|(_, v)| !v.as_str().is_some_and(|s| B64.decode(s).is_ok()))
+        .filter(|(_, v)| v.as_str().is_none_or(|s| B64.decode(s).is_err()))
         .map(|(k, _)| {
             FieldError::invalid(
                 format!("data[{k}]"),
