@@ -37,6 +37,10 @@ enum Command {
         /// This replica's Raft node id.
         #[arg(long, default_value_t = 1)]
         node_id: u64,
+        /// Revisions of change history kept so watches can resume from an older
+        /// resourceVersion (older ones get 410 Expired); each kind keeps at most 10,000 in memory.
+        #[arg(long, default_value_t = keelson::consensus::state_machine::DEFAULT_HISTORY_RETAINED, value_parser = clap::value_parser!(u64).range(1..))]
+        watch_history: u64,
     },
 }
 
@@ -58,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             advertise_address,
             tls_san,
             node_id,
+            watch_history,
         } => {
             let opts = keelson::node::NodeOptions {
                 data_dir,
@@ -66,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
                 advertise_address,
                 tls_sans: tls_san,
                 node_id,
+                watch_history,
             };
             keelson::node::run(opts).await
         }

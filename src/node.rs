@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::consensus::state_machine::{stored_revision, HISTORY_RETAINED};
+use crate::consensus::state_machine::stored_revision;
 use crate::consensus::{applied, Consensus, ConsensusOptions};
 use crate::http::{self, AppState};
 use crate::pki::{Pki, PkiOptions};
@@ -23,6 +23,8 @@ pub struct NodeOptions {
     pub advertise_address: Option<String>,
     pub tls_sans: Vec<String>,
     pub node_id: u64,
+    /// Revisions of change history kept for watches that resume (`--watch-history`).
+    pub watch_history: u64,
 }
 
 /// Namespaces that exist from the first start, as in every upstream cluster.
@@ -30,9 +32,13 @@ pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// The retained change history and the revision right before it.
-fn load_history(state: &StateTree, revision: u64) -> anyhow::Result<(u64, Vec<Change>)> {
+fn load_history(
+    state: &StateTree,
+    revision: u64,
+    retained: u64,
+) -> anyhow::Result<(u64, Vec<Change>)> {
     let mut history = Vec::new();
-    for item in state.history_after(revision.saturating_sub(HISTORY_RETAINED)) {
+    for item in state.history_after(revision.saturating_sub(retained)) {
         let (_, bytes) = item?;
         history
             .push(keelson_proto::decode::<Change>(&bytes).context("decoding the change history")?);
@@ -71,13 +77,17 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     let state = data.state_tree()?;
     let revision = stored_revision(&state)
         .map_err(|e| anyhow::anyhow!("reading the applied revision: {e}"))?;
-    let (history_start, history) = load_history(&state, revision)?;
+    let (history_start, history) = load_history(&state, revision, opts.watch_history)?;
+    let history_limit = usize::try_from(opts.watch_history)
+        .unwrap_or(usize::MAX)
+        .min(crate::registry::cache::HISTORY_PER_KIND);
     let (readers, router) = Registry::load(
         crate::kinds::catalog(),
         &state,
         revision,
         history_start,
         &history,
+        history_limit,
     )?
     .into_parts();
     let (sink, applied_changes) = applied::channel();
@@ -87,6 +97,7 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
         ConsensusOptions {
             node_id: opts.node_id,
             peer_address: opts.peer_listen.clone(),
+            history_retained: opts.watch_history,
         },
         &data,
         sink,

@@ -59,6 +59,8 @@ pub struct Consensus {
 pub struct ConsensusOptions {
     pub node_id: NodeId,
     pub peer_address: String,
+    /// Revisions of change history kept on disk for watches that resume.
+    pub history_retained: u64,
 }
 
 impl Consensus {
@@ -71,8 +73,13 @@ impl Consensus {
         let storage = |e: crate::storage::StorageError| ConsensusError::Storage(e.to_string());
         let log_store = LogStore::new(data.log_tree().map_err(storage)?);
         let state_tree = data.state_tree().map_err(storage)?;
-        let state_machine = StateMachine::open(state_tree, SnapshotFiles::new(data.path()), sink)
-            .map_err(|e| ConsensusError::Storage(e.to_string()))?;
+        let state_machine = StateMachine::open(
+            state_tree,
+            SnapshotFiles::new(data.path()),
+            sink,
+            opts.history_retained,
+        )
+        .map_err(|e| ConsensusError::Storage(e.to_string()))?;
         let revision = state_machine.revision_handle();
         let raft = Raft::new(
             opts.node_id,

@@ -21,8 +21,8 @@ use super::types::{LogId, RaftStorageError, SnapshotMeta, StoredMembership, Type
 use crate::storage::keyspace::{META_APPLIED, META_MEMBERSHIP, META_REVISION};
 use crate::storage::{Change, StateTree, StateWrite, StoredValue};
 
-/// How many revisions of change history are kept for watches that resume.
-pub const HISTORY_RETAINED: u64 = 50_000;
+/// How many revisions of change history are kept for watches that resume, by default.
+pub const DEFAULT_HISTORY_RETAINED: u64 = 50_000;
 
 type Entry = openraft::Entry<TypeConfig>;
 
@@ -34,6 +34,7 @@ pub struct StateMachine {
     revision: u64,
     shared_revision: Arc<AtomicU64>,
     sink: AppliedSender,
+    history_retained: u64,
 }
 
 /// Values one apply step has written but not yet stored, so later commands see them.
@@ -45,6 +46,7 @@ impl StateMachine {
         tree: StateTree,
         files: SnapshotFiles,
         sink: AppliedSender,
+        history_retained: u64,
     ) -> Result<Self, RaftStorageError> {
         let applied = read_meta(&tree, META_APPLIED)?.flatten();
         let membership = read_meta(&tree, META_MEMBERSHIP)?.unwrap_or_default();
@@ -57,6 +59,7 @@ impl StateMachine {
             revision,
             shared_revision: Arc::new(AtomicU64::new(revision)),
             sink,
+            history_retained: history_retained.max(1),
         })
     }
 
@@ -180,8 +183,8 @@ impl StateMachine {
         let encoded = keelson_proto::encode(change)
             .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
         write.record_history(change.revision, encoded);
-        if change.revision > HISTORY_RETAINED {
-            write.forget_history(change.revision - HISTORY_RETAINED);
+        if change.revision > self.history_retained {
+            write.forget_history(change.revision - self.history_retained);
         }
         Ok(())
     }

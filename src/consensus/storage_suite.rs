@@ -36,6 +36,7 @@ impl
             data.state_tree().expect("state tree"),
             SnapshotFiles::new(dir.path()),
             sink,
+            100,
         )?;
         Ok(((dir, data, applied), log, state_machine))
     }

@@ -25,6 +25,8 @@ use crate::consensus::Consensus;
 /// How long a read waits for the cache to reach a revision it must reflect.
 pub const READ_WAIT: Duration = Duration::from_secs(10);
 const UPDATE_ATTEMPTS: usize = 8;
+/// Upstream's 410 message for a list at a revision no longer retained.
+const LIST_TOO_OLD: &str = "The resourceVersion for the provided list is too old.";
 
 pub struct Engine {
     pub desc: &'static ResourceDescriptor,
@@ -104,11 +106,11 @@ impl Engine {
             ReadAt::Any => Ok(self.reader.current()),
             ReadAt::Latest => wait(self.consensus.linearizable_revision().await?).await,
             ReadAt::NotOlderThan(revision) => wait(revision).await,
-            ReadAt::Exact(revision) => self
-                .reader
-                .exact(revision)
-                .map(|v| (v, revision))
-                .map_err(|e| self.read_error(e, revision)),
+            ReadAt::Exact(revision) => match self.reader.exact(revision) {
+                Ok(view) => Ok((view, revision)),
+                Err(ReadError::TooOld) => Err(RegistryError::expired(LIST_TOO_OLD)),
+                Err(e) => Err(self.read_error(e, revision)),
+            },
         }
     }
 

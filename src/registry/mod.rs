@@ -54,12 +54,13 @@ impl Registry {
         revision: u64,
         history_start: u64,
         history: &[Change],
+        history_limit: usize,
     ) -> Result<LoadedCaches, StorageError> {
         let (progress_tx, progress_rx) = progress::channel(revision);
         let mut routes = Vec::new();
         let mut readers = Vec::new();
         for desc in catalog {
-            let view = load_view(desc, state, revision, history_start, history)?;
+            let view = load_view(desc, state, revision, history_start, history, history_limit)?;
             let shared = Shared::new(view);
             let actor = KindCache::new(desc, shared.clone()).start();
             routes.push(Route {
@@ -71,7 +72,7 @@ impl Registry {
         }
         Ok(LoadedCaches {
             readers,
-            router: Router::new(routes, progress_tx, state.clone()),
+            router: Router::new(routes, progress_tx, state.clone(), history_limit),
         })
     }
 

@@ -25,16 +25,23 @@ pub struct Router {
     routes: Vec<Route>,
     progress: watch::Sender<u64>,
     state: StateTree,
+    history_limit: usize,
 }
 
 impl Router {
-    pub fn new(mut routes: Vec<Route>, progress: watch::Sender<u64>, state: StateTree) -> Self {
+    pub fn new(
+        mut routes: Vec<Route>,
+        progress: watch::Sender<u64>,
+        state: StateTree,
+        history_limit: usize,
+    ) -> Self {
         // Longest prefix first, so `services/specs/` wins over a shorter overlapping one.
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         Self {
             routes,
             progress,
             state,
+            history_limit,
         }
     }
 
@@ -83,7 +90,14 @@ impl Router {
 
     async fn reload(&self, revision: u64) {
         for route in &self.routes {
-            match load_view(route.desc, &self.state, revision, revision, &[]) {
+            match load_view(
+                route.desc,
+                &self.state,
+                revision,
+                revision,
+                &[],
+                self.history_limit,
+            ) {
                 Ok(view) => {
                     let _ = route.actor.send(Reload { view }).await;
                 }

@@ -57,6 +57,8 @@ pub struct Server {
     peer: SocketAddr,
     child: Option<Child>,
     http: Option<reqwest::Client>,
+    /// Flags added to every `keelson serve` of this server.
+    extra_args: Vec<String>,
 }
 
 // === impl Server ===
@@ -68,6 +70,11 @@ impl Server {
     /// which another process could take it; if the server exits complaining that its
     /// address is in use, start again with new ports (a bounded number of times).
     pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Server::start`], with extra `keelson serve` flags.
+    pub async fn start_with(extra_args: &[&str]) -> Server {
         const ATTEMPTS: usize = 3;
         for attempt in 1..=ATTEMPTS {
             let dir = tempfile::Builder::new()
@@ -82,6 +89,7 @@ impl Server {
                 peer: free_loopback_addr(),
                 child: None,
                 http: None,
+                extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             };
             match server.spawn_and_wait_ready().await {
                 Ok(()) => return server,
@@ -144,7 +152,9 @@ impl Server {
 
     /// The arguments `keelson serve` is started with.
     pub fn serve_args(&self) -> Vec<String> {
-        serve_args(&self.data_dir(), self.listen, self.peer)
+        let mut args = serve_args(&self.data_dir(), self.listen, self.peer);
+        args.extend(self.extra_args.iter().cloned());
+        args
     }
 
     /// A `keelson` command (stdin closed) for running other instances or subcommands.

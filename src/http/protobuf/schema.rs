@@ -198,6 +198,13 @@ mod tests {
         };
         assert!(status.fields.iter().any(|f| f.json == "podIP"));
         assert!(status.fields.iter().any(|f| f.json == "hostIPs"));
+        let volume_source = find("k8s.io.api.core.v1", "VolumeSource").expect("VolumeSource");
+        for name in ["hostPath", "storageos", "cephfs", "persistentVolumeClaim"] {
+            assert!(
+                volume_source.fields.iter().any(|f| f.json == name),
+                "names of inlined types come from their host: {name}"
+            );
+        }
         let crd = find_kind("apiextensions.k8s.io/v1", "JSONSchemaProps").expect("JSONSchemaProps");
         for name in ["$ref", "$schema", "x-kubernetes-list-type", "type"] {
             assert!(crd.fields.iter().any(|f| f.json == name), "{name}");

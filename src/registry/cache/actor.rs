@@ -12,7 +12,7 @@ use actix::{Actor, Context, Handler, Message};
 use super::event::{EventType, WatchEvent};
 use super::object::CachedObject;
 use super::reader::Shared;
-use super::view::{KindView, HISTORY_PER_KIND};
+use super::view::KindView;
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::storage::Change;
 
@@ -90,7 +90,7 @@ pub fn apply_change(
     };
     let event = Arc::new(WatchEvent::new(event_type, object, prev));
     view.history.push_back(event.clone());
-    while view.history.len() > HISTORY_PER_KIND {
+    while view.history.len() > view.history_limit.max(1) {
         if let Some(dropped) = view.history.pop_front() {
             view.history_start = dropped.revision;
         }

@@ -17,11 +17,13 @@ pub fn load_view(
     revision: u64,
     history_start: u64,
     history: &[Change],
+    history_limit: usize,
 ) -> Result<KindView, StorageError> {
     let prefix = list_prefix(desc.storage_prefix, None);
     let mut view = KindView {
         revision,
         history_start,
+        history_limit,
         ..KindView::default()
     };
     // The history replays forward from `history_start`, so start from the objects as they

@@ -9,7 +9,7 @@ use imbl::{OrdMap, Vector};
 use super::event::WatchEvent;
 use super::object::CachedObject;
 
-/// Upper bound of retained events per kind.
+/// Upper bound of retained events per kind (`--watch-history` may lower it).
 pub const HISTORY_PER_KIND: usize = 10_000;
 
 #[derive(Clone, Debug, Default)]
@@ -21,6 +21,8 @@ pub struct KindView {
     /// after that point.
     pub history: Vector<Arc<WatchEvent>>,
     pub history_start: u64,
+    /// How many events `history` keeps.
+    pub history_limit: usize,
 }
 
 impl KindView {

@@ -1,0 +1,113 @@
+//! Watch history retention: resuming inside the retained window replays exactly the
+//! missed events (also after kill -9), and a resourceVersion older than the window gets
+//! 410 Expired, as upstream's watch cache answers.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{rv_of, Server};
+
+const RETAINED: u64 = 20;
+
+/// The lines of a watch that ends by itself after `timeoutSeconds=1`.
+async fn watch_lines(server: &Server, query: &str) -> Vec<Value> {
+    let url = server.url(&format!(
+        "/api/v1/namespaces/hist/configmaps?watch=true&timeoutSeconds=1&{query}"
+    ));
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        server.http().get(url).send(),
+    )
+    .await
+    .expect("watch answered in time")
+    .expect("watch request");
+    assert_eq!(
+        response.status(),
+        200,
+        "a watch answers 200 and reports errors as events"
+    );
+    let body = tokio::time::timeout(std::time::Duration::from_secs(20), response.text())
+        .await
+        .expect("watch ended")
+        .expect("watch body");
+    body.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+async fn write_history(server: &Server) -> Vec<u64> {
+    server.create_namespace("hist").await;
+    let mut revisions = Vec::new();
+    for i in 0..(2 * RETAINED) {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i}")}, "data": {"i": i.to_string()}});
+        let (status, body) = server.post("/api/v1/namespaces/hist/configmaps", &cm).await;
+        assert_eq!(status, 201, "{body}");
+        revisions.push(rv_of(&body));
+    }
+    revisions
+}
+
+fn assert_expired(lines: &[Value]) {
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["type"], "ERROR");
+    assert_eq!(lines[0]["object"]["kind"], "Status");
+    assert_eq!(lines[0]["object"]["code"], 410);
+    assert_eq!(lines[0]["object"]["reason"], "Expired");
+}
+
+fn assert_replays(lines: &[Value], expected: &[u64]) {
+    let seen: Vec<u64> = lines.iter().map(|l| rv_of(&l["object"])).collect();
+    assert_eq!(
+        seen, expected,
+        "events after the resume point, in order, none missing"
+    );
+    assert!(lines.iter().all(|l| l["type"] == "ADDED"));
+}
+
+#[tokio::test]
+async fn watch_resumes_inside_the_window_and_expires_outside() {
+    let mut server = Server::start_with(&["--watch-history", "20"]).await;
+    let revisions = write_history(&server).await;
+    let last = *revisions.last().expect("writes");
+    let resume_from = revisions[revisions.len() - 6];
+
+    assert_replays(
+        &watch_lines(&server, &format!("resourceVersion={resume_from}")).await,
+        &revisions[revisions.len() - 5..],
+    );
+    assert_expired(&watch_lines(&server, &format!("resourceVersion={}", revisions[0])).await);
+
+    // An exact list is the state at that revision while a view of it is retained...
+    let exact = |rv: u64| {
+        format!(
+            "/api/v1/namespaces/hist/configmaps?resourceVersion={rv}&resourceVersionMatch=Exact"
+        )
+    };
+    let (status, body) = server.get(&exact(revisions[1])).await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["c0", "c1"]);
+    // ...and 410 Expired before that.
+    let (status, body) = server.get(&exact(1)).await;
+    assert_eq!(
+        (status.as_u16(), body["reason"].as_str()),
+        (410, Some("Expired")),
+        "{body}"
+    );
+
+    // The history is on disk: a restart after kill -9 keeps the window.
+    server.kill9();
+    server.restart().await;
+    assert_replays(
+        &watch_lines(&server, &format!("resourceVersion={resume_from}")).await,
+        &revisions[revisions.len() - 5..],
+    );
+    assert_expired(&watch_lines(&server, &format!("resourceVersion={}", revisions[0])).await);
+    let (_, list) = server.get("/api/v1/namespaces/hist/configmaps").await;
+    assert_eq!(rv_of(&list), last, "nothing was written since");
+}
