@@ -25,6 +25,7 @@ const META_V1: &str = "apimachinery::pkg::apis::meta::v1";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=Cargo.lock");
     if let Err(message) = run() {
         panic!(
             "keelson's build could not generate its protobuf schema: {message}\n\
@@ -138,6 +139,9 @@ struct PbField {
     tag: u32,
     /// prost's snake_case name, without `r#`.
     rust: String,
+    /// The first word of the field's doc comment (upstream's Go comment), which usually
+    /// names the field in Go or JSON spelling.
+    doc_word: Option<String>,
     /// A scalar name (`string`, `int32`, ...) or a message's full module path.
     ty: String,
     layout: Layout,
@@ -185,11 +189,19 @@ fn parse_pb_module(
 ) -> Result<(), String> {
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let mut docs_nullable = false;
+    let mut doc_word: Option<String> = None;
     let mut current: Option<PbMessage> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         i += 1;
+        if let (Some(doc), None) = (line.strip_prefix("///"), &doc_word) {
+            let word = doc
+                .split_whitespace()
+                .next()
+                .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()));
+            doc_word = word.filter(|w| !w.is_empty()).map(str::to_string);
+        }
         if let Some(rest) = line.strip_prefix("pub struct ") {
             let name = rest.trim_end_matches(['{', '}', ' ']).to_string();
             let message = PbMessage {
@@ -210,16 +222,19 @@ fn parse_pb_module(
             let (decl, next) = field_declaration(&lines, i);
             i = next;
             let at = || format!("{module}::{}", message.name);
-            message.fields.push(
-                parse_field(attr.trim_end_matches(")]"), &decl, module)
-                    .map_err(|e| format!("{}: {e}", at()))?,
-            );
+            let mut field = parse_field(attr.trim_end_matches(")]"), &decl, module)
+                .map_err(|e| format!("{}: {e}", at()))?;
+            field.doc_word = doc_word.take();
+            message.fields.push(field);
         } else if let Some(api_version) = line.strip_prefix("const API_VERSION: &'static str = \"")
         {
             versions.insert(
                 module.to_string(),
                 api_version.trim_end_matches("\";").to_string(),
             );
+        }
+        if !line.starts_with("///") && !line.starts_with("#[") {
+            doc_word = None;
         }
         docs_nullable = match line.starts_with("///") || line.starts_with("#[derive") {
             true => docs_nullable || line.contains("+protobuf.nullable=true"),
@@ -277,6 +292,7 @@ fn parse_field(attr: &str, decl: &str, module: &str) -> Result<PbField, String> 
         Ok(PbField {
             tag,
             rust: rust.clone(),
+            doc_word: None,
             ty,
             layout,
         })
@@ -446,16 +462,38 @@ impl JsonNames {
             .map(|(_, fields)| fields)
     }
 
-    fn json_name(&self, message: &PbMessage, rust: &str) -> String {
-        let key = format!("{}::{}", message.module, message.name.to_ascii_lowercase());
-        let normalized = normalize(rust);
-        let own = self
-            .types
-            .get(&key)
-            .and_then(|(_, fields)| fields.get(&normalized));
-        let global = self.global.get(&normalized).and_then(Option::as_ref);
-        own.or(global).cloned().unwrap_or_else(|| lower_camel(rust))
+    /// The field's JSON name: from k8s-openapi's type (or the type `host` that inlines
+    /// it), else from the doc comment's first
+    /// word when it names the field, else as any k8s-openapi type spells it, else
+    /// lowerCamelCase.
+    fn json_name(&self, message: &PbMessage, host: Option<&PbMessage>, field: &PbField) -> String {
+        let normalized = normalize(&field.rust);
+        let own = (self.fields_of(message).or_else(|| self.fields_of(host?)))
+            .and_then(|f| f.get(&normalized))
+            .cloned();
+        let doc = field
+            .doc_word
+            .as_deref()
+            .filter(|w| normalize(w) == normalized)
+            .map(json_from_go);
+        let global = || self.global.get(&normalized).cloned().flatten();
+        own.or(doc)
+            .or_else(global)
+            .unwrap_or_else(|| lower_camel(&field.rust))
     }
+}
+
+/// `ShareID` → `shareID`, `IPFamilies` → `ipFamilies`, `CIDRs` → `cidrs`: Go's JSON names
+/// lower the leading capital, or the leading acronym.
+fn json_from_go(word: &str) -> String {
+    let upper = word.chars().take_while(char::is_ascii_uppercase).count();
+    let rest = &word[upper..];
+    let lower = match upper {
+        0 | 1 => upper,
+        _ if rest.is_empty() || rest == "s" => upper,
+        _ => upper - 1,
+    };
+    format!("{}{}", word[..lower].to_ascii_lowercase(), &word[lower..])
 }
 
 fn lower_camel(snake: &str) -> String {
@@ -561,6 +599,9 @@ struct Inlines<'a> {
     names: &'a JsonNames,
     /// (type name, field) pairs found inline where k8s-openapi has the type.
     known: HashSet<(String, String)>,
+    /// Embedded type → a type k8s-openapi has that inlines it (VolumeSource → Volume),
+    /// whose JSON names the embedded type's fields carry.
+    hosts: HashMap<String, &'a PbMessage>,
 }
 
 impl<'a> Inlines<'a> {
@@ -569,14 +610,19 @@ impl<'a> Inlines<'a> {
             by_path: messages.iter().map(|m| (m.path(), m)).collect(),
             names,
             known: HashSet::new(),
+            hosts: HashMap::new(),
         };
-        let known = messages
+        let found: Vec<(&PbMessage, &PbField)> = messages
             .iter()
             .flat_map(|m| m.fields.iter().map(move |f| (m, f)))
-            .filter(|(m, f)| inlines.is_inline(m, f, 0));
-        inlines.known = known
-            .map(|(m, f)| (m.name.clone(), f.rust.clone()))
+            .filter(|(m, f)| inlines.is_inline(m, f, 0))
             .collect();
+        for (host, field) in found {
+            inlines
+                .known
+                .insert((host.name.clone(), field.rust.clone()));
+            inlines.hosts.entry(field.ty.clone()).or_insert(host);
+        }
         inlines
     }
 
@@ -655,6 +701,7 @@ fn emit(
     for (i, message) in order.iter().enumerate() {
         let package = package(message);
         let (name, special) = (names.type_name(message), special(message));
+        let host = inlines.hosts.get(&message.path()).copied();
         let _ = write!(code, "static M{i}: Message = Message {{ package: {package:?}, name: {name:?}, special: Special::{special}, fields: &[");
         let mut fields: Vec<&PbField> = message.fields.iter().collect();
         fields.sort_by_key(|f| f.tag);
@@ -678,7 +725,7 @@ fn emit(
                 code,
                 "Field {{ tag: {}, json: {:?}, ty: {ty}, label: {label} }}, ",
                 f.tag,
-                names.json_name(message, &f.rust)
+                names.json_name(message, host, f)
             );
         }
         code.push_str("] };\n");

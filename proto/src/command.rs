@@ -34,10 +34,15 @@ impl Precondition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// Store `value` under `key`, which must not exist.
-    Create { key: String, value: Vec<u8> },
+    Create {
+        key: String,
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+    },
     /// Replace the value under `key`, which must exist and meet the precondition.
     Update {
         key: String,
+        #[serde(with = "serde_bytes")]
         value: Vec<u8>,
         precondition: Precondition,
     },
@@ -79,7 +84,11 @@ pub enum CommandResult {
     /// The value was stored at this revision.
     Stored { revision: u64 },
     /// The key was removed at this revision; `value` is what it held.
-    Deleted { revision: u64, value: Vec<u8> },
+    Deleted {
+        revision: u64,
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+    },
     /// A create found the key present.
     AlreadyExists,
     /// An update or delete found no such key.

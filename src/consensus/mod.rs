@@ -24,6 +24,7 @@ use std::time::Duration;
 use keelson_proto::{Batch, BatchResult};
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, Config, SnapshotPolicy};
+use tracing::Instrument;
 
 pub use applied::{Applied, AppliedReceiver, AppliedSender};
 use log_store::LogStore;
@@ -126,8 +127,7 @@ impl Consensus {
     /// (fsynced on a quorum) and applied here.
     pub async fn propose(&self, batch: Batch) -> Result<BatchResult, ConsensusError> {
         let span = tracing::debug_span!("raft.propose", commands = batch.commands.len());
-        let _guard = span.enter();
-        match self.raft.client_write(batch).await {
+        match self.raft.client_write(batch).instrument(span).await {
             Ok(response) => Ok(response.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
                 Err(ConsensusError::NoLeader)

@@ -271,7 +271,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: OptionalSend,
     {
         let span = tracing::debug_span!("apply");
-        let _entered = span.enter();
+        let entered = span.enter();
         let mut overlay = Overlay::new();
         let mut write = StateWrite::default();
         let mut changes = Vec::new();
@@ -294,6 +294,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.tree
             .apply(write)
             .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
+        // The span covers the synchronous part only; publishing awaits the registry.
+        drop(entered);
         if !changes.is_empty() {
             self.publish(Applied::Changes(Arc::new(changes))).await;
         }

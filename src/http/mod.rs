@@ -23,6 +23,7 @@ use actix_web::dev::Extensions;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
+use tracing::Instrument;
 
 use crate::consensus::Consensus;
 use crate::pipeline::{admission, authn, authz};
@@ -95,6 +96,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     Ok(body.freeze())
 }
 
+/// Stamps the request (request info, span) and runs the pipeline inside its span.
 async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
@@ -103,7 +105,18 @@ async fn dispatch(
     let query = Query::parse(req.query_string())?;
     let info = request_info::parse(req.method().as_str(), req.path(), query.get("watch"));
     let span = tracing::info_span!("request", verb = %info.verb, path = %info.path);
-    let _entered = span.enter();
+    pipeline(req, payload, state, query, info)
+        .instrument(span)
+        .await
+}
+
+async fn pipeline(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    query: Query,
+    info: RequestInfo,
+) -> Result<HttpResponse, ApiError> {
     let user = authn::authenticate(req.conn_data::<CertSubject>());
     if let authz::Decision::Deny(message) = authz::authorize(&user, &info) {
         let subject = crate::registry::error::Subject {
@@ -115,7 +128,6 @@ async fn dispatch(
     }
     let body = read_body(payload).await?;
     let format = response_format(req.headers().get("accept").and_then(|v| v.to_str().ok()))?;
-    drop(_entered);
     if !info.is_resource_request {
         return non_resource(&info, &query, format, &state);
     }

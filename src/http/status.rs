@@ -21,7 +21,7 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("Request entity too large: limit is {limit}")]
     TooLarge { limit: usize },
-    #[error("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")]
+    #[error("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf")]
     UnsupportedMediaType,
     #[error("only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io")]
     NotAcceptable,

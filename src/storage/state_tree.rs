@@ -47,8 +47,10 @@ pub struct Change {
     pub revision: u64,
     pub key: String,
     /// The new value; `None` when the key was deleted.
+    #[serde(with = "serde_bytes")]
     pub value: Option<Vec<u8>>,
     /// The value before this write; `None` when the key was created.
+    #[serde(with = "serde_bytes")]
     pub prev: Option<Vec<u8>>,
 }
 

@@ -1,7 +1,8 @@
 //! Turns one message into JSON by its field table: each field present on the wire becomes
-//! a JSON member named as upstream's JSON names it (proto2 presence: a zero that was sent
-//! stays, so `replicas: 0` is kept); repeated fields become arrays, maps objects. Fields
-//! the table does not list are an error, so no data is dropped silently.
+//! a JSON member named as upstream's JSON names it; zeros Go sends only because a field is
+//! not a pointer are dropped (`zero.rs`), so `replicas: 0` stays and `paused: false` goes;
+//! repeated fields become arrays, maps objects. Fields the table does not list are an
+//! error, so no data is dropped silently.
 
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
@@ -10,6 +11,7 @@ use super::error::ProtobufError;
 use super::schema::{Field, Label, Message, Scalar, Special, Type};
 use super::special;
 use super::wire::{Reader, WireValue};
+use super::zero;
 use super::MAX_DEPTH;
 
 /// Decodes `bytes` as `message` found `depth` messages down.
@@ -33,6 +35,9 @@ pub fn decode(
         match field.label {
             Label::Optional => {
                 let value = value(message, field, field.ty, wire, depth)?;
+                if matches!(field.ty, Type::Scalar(_)) && zero::is_plain_zero(field.json, &value) {
+                    continue;
+                }
                 object.insert(field.json.into(), value);
             }
             Label::Inline => match value(message, field, field.ty, wire, depth)? {

@@ -15,6 +15,7 @@ mod schema;
 mod special;
 mod text;
 mod wire;
+mod zero;
 
 #[cfg(test)]
 mod tests;

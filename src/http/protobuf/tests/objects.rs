@@ -7,6 +7,7 @@ use super::{envelope, meta, Pb};
 
 #[test]
 fn config_map() {
+    // generateName (2) sent empty, as Go sends plain fields: dropped, as upstream's JSON omits it.
     let metadata = meta("c")
         .str(2, "")
         .entry(11, "app", b"web")
@@ -20,7 +21,7 @@ fn config_map() {
     let decoded = decode(&envelope("v1", "ConfigMap", object)).unwrap();
     let expected = json!({
         "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "c", "namespace": "demo", "generateName": "", "labels": {"app": "web", "tier": "front"}, "creationTimestamp": null},
+        "metadata": {"name": "c", "namespace": "demo", "labels": {"app": "web", "tier": "front"}, "creationTimestamp": null},
         "data": {"a": "b", "empty": ""},
         "binaryData": {"bin": "AAH/"},
     });
