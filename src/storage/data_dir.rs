@@ -48,7 +48,9 @@ impl DataDir {
             .cache_capacity(64 * 1024 * 1024)
             .flush_every_ms(None)
             .open()?;
-        let flusher = Flusher::start(db.clone());
+        // sled keeps its pages in `db/db`; the flusher syncs it after sled's own flush.
+        let data_file = File::open(path.join("db").join("db")).map_err(io)?;
+        let flusher = Flusher::start(db.clone(), data_file);
         Ok(Self {
             path: path.to_path_buf(),
             db,
