@@ -11,7 +11,7 @@ use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader, StorageIOError, Vote};
 
 use super::types::{LogId, NodeId, RaftStorageError, TypeConfig};
-use crate::storage::keyspace::{META_COMMITTED, META_PURGED, META_VOTE};
+use crate::storage::keyspace::{META_PURGED, META_VOTE};
 use crate::storage::LogTree;
 
 type Entry = openraft::Entry<TypeConfig>;
@@ -117,16 +117,6 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, RaftStorageError> {
         self.meta(META_VOTE, ErrorSubject::Vote)
-    }
-
-    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), RaftStorageError> {
-        self.put_meta(META_COMMITTED, &committed, ErrorSubject::Store)
-    }
-
-    async fn read_committed(&mut self) -> Result<Option<LogId>, RaftStorageError> {
-        Ok(self
-            .meta::<Option<LogId>>(META_COMMITTED, ErrorSubject::Store)?
-            .flatten())
     }
 
     async fn append<I>(

@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod applied;
+mod batcher;
 mod log_store;
 mod network;
 pub mod snapshot;
@@ -22,9 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keelson_proto::{Batch, BatchResult};
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::RaftError;
 use openraft::{BasicNode, Config, SnapshotPolicy};
-use tracing::Instrument;
 
 pub use applied::{Applied, AppliedReceiver, AppliedSender};
 use log_store::LogStore;
@@ -36,7 +36,7 @@ use types::{NodeId, Raft};
 use crate::storage::DataDir;
 
 /// Errors of the consensus layer, as the registry sees them.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConsensusError {
     #[error("no Raft leader is available; retry shortly")]
     NoLeader,
@@ -54,6 +54,7 @@ pub struct Consensus {
     raft: Raft,
     node_id: NodeId,
     revision: Arc<AtomicU64>,
+    batcher: batcher::Batcher,
 }
 
 /// Where to put a node's Raft state and how to reach it.
@@ -91,10 +92,12 @@ impl Consensus {
         )
         .await
         .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
+        let batcher = batcher::Batcher::start(raft.clone());
         let node = Self {
             raft,
             node_id: opts.node_id,
             revision,
+            batcher,
         };
         node.initialize_if_new(&opts.peer_address).await?;
         Ok(node)
@@ -126,17 +129,7 @@ impl Consensus {
     /// Appends `batch` to the log and returns each command's result once it is committed
     /// (fsynced on a quorum) and applied here.
     pub async fn propose(&self, batch: Batch) -> Result<BatchResult, ConsensusError> {
-        let span = tracing::debug_span!("raft.propose", commands = batch.commands.len());
-        match self.raft.client_write(batch).instrument(span).await {
-            Ok(response) => Ok(response.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
-                Err(ConsensusError::NoLeader)
-            }
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
-                Err(ConsensusError::Stopped(e.to_string()))
-            }
-            Err(RaftError::Fatal(e)) => Err(ConsensusError::Stopped(e.to_string())),
-        }
+        self.batcher.propose(batch).await
     }
 
     /// A revision that includes every write acknowledged before this call (Raft's read

@@ -6,7 +6,7 @@
 //! | tree      | prefix | key                      | value                                  |
 //! |-----------|--------|--------------------------|----------------------------------------|
 //! | `raft`    | `l`    | log index, u64 big-endian | codec-encoded openraft entry          |
-//! | `raft`    | `m`    | name (`vote`, `purged`, `committed`) | codec-encoded openraft value |
+//! | `raft`    | `m`    | name (`vote`, `purged`) | codec-encoded openraft value |
 //! | `state`   | `o`    | object key (`/registry/...`) | revision u64 BE ++ object JSON     |
 //! | `state`   | `h`    | revision u64 big-endian   | codec-encoded [`Change`](super::Change) |
 //! | `state`   | `m`    | name (`applied`, `membership`, `revision`) | codec-encoded value   |
@@ -21,7 +21,6 @@ pub const META: u8 = b'm';
 
 pub const META_VOTE: &str = "vote";
 pub const META_PURGED: &str = "purged";
-pub const META_COMMITTED: &str = "committed";
 pub const META_APPLIED: &str = "applied";
 pub const META_MEMBERSHIP: &str = "membership";
 pub const META_REVISION: &str = "revision";
