@@ -366,35 +366,15 @@ async fn missing_namespace_and_duplicate_errors() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n",
     );
     let manifest = manifest.to_str().expect("UTF-8 path");
-    let err = server.kubectl_err(&[
-        "create",
-        "--validate=false",
-        "-f",
-        manifest,
-        "-n",
-        "no-such-ns",
-    ]);
+    let create_in = |ns: &'static str| ["create", "--validate=false", "-f", manifest, "-n", ns];
+    let err = server.kubectl_err(&create_in("no-such-ns"));
     assert!(
         err.contains("Error from server (NotFound)")
             && err.contains("namespaces \"no-such-ns\" not found"),
         "create -f in a missing namespace: {err}"
     );
-    server.kubectl_ok(&[
-        "create",
-        "--validate=false",
-        "-f",
-        manifest,
-        "-n",
-        "default",
-    ]);
-    let err = server.kubectl_err(&[
-        "create",
-        "--validate=false",
-        "-f",
-        manifest,
-        "-n",
-        "default",
-    ]);
+    server.kubectl_ok(&create_in("default"));
+    let err = server.kubectl_err(&create_in("default"));
     assert!(
         err.contains("Error from server (AlreadyExists)")
             && err.contains("configmaps \"from-file\" already exists"),

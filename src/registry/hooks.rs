@@ -31,7 +31,7 @@ impl Stamp {
             .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
             .collect();
         Self {
-            uid: uuid::Uuid::new_v4().to_string(),
+            uid: uid.to_string(),
             now: object::now_rfc3339(),
             name_suffix: suffix,
         }
