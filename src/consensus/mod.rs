@@ -142,11 +142,6 @@ impl Consensus {
         }
     }
 
-    /// The revision of the last write applied on this replica.
-    pub fn applied_revision(&self) -> u64 {
-        self.revision.load(Ordering::Acquire)
-    }
-
     /// Whether this replica knows a leader (for /readyz).
     pub fn has_leader(&self) -> bool {
         self.raft.metrics().borrow().current_leader.is_some()

@@ -46,11 +46,7 @@ pub fn validate_data_keys(obj: &Value, fields: &[&str]) -> Vec<FieldError> {
         }
     }
     if total > MAX_DATA_BYTES {
-        errs.push(FieldError {
-            reason: "FieldValueTooLong",
-            message: format!("Too long: must have at most {MAX_DATA_BYTES} bytes"),
-            field: "".into(),
-        });
+        errs.push(FieldError::too_long("", MAX_DATA_BYTES));
     }
     errs
 }

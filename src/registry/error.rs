@@ -45,10 +45,11 @@ impl FieldError {
         }
     }
 
+    /// A field whose total size is over `max` bytes.
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
         Self {
             reason: "FieldValueTooLong",
-            message: format!("Too long: may not be more than {max} bytes"),
+            message: format!("Too long: must have at most {max} bytes"),
             field: field.into(),
         }
     }

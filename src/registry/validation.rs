@@ -186,11 +186,10 @@ fn annotations(obj: &Value) -> Vec<FieldError> {
         );
     }
     if total > MAX_ANNOTATIONS_BYTES {
-        errs.push(FieldError {
-            reason: "FieldValueTooLong",
-            message: format!("Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes"),
-            field: "metadata.annotations".into(),
-        });
+        errs.push(FieldError::too_long(
+            "metadata.annotations",
+            MAX_ANNOTATIONS_BYTES,
+        ));
     }
     errs.extend(non_string_values(obj, "annotations"));
     errs

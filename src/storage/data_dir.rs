@@ -76,11 +76,6 @@ impl DataDir {
             self.flusher.clone(),
         ))
     }
-
-    /// Bytes the database occupies on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
-    }
 }
 
 fn check_format_header(dir: &Path) -> Result<(), StorageError> {
