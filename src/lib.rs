@@ -12,6 +12,7 @@
 //! registry, whose per-kind actors update their caches and fan events out to watchers.
 //! `node.rs` wires the pieces together; nothing else constructs them.
 
+pub mod cli;
 pub mod consensus;
 pub mod http;
 pub mod kinds;

@@ -1,8 +1,9 @@
 //! The `keelson` command line.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -18,30 +19,49 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the Kubernetes API (a one-member cluster unless told otherwise).
-    Serve {
-        /// Where state, certificates and the admin kubeconfig live.
-        #[arg(long, default_value = "./keelson-data")]
-        data_dir: PathBuf,
-        /// Address of the Kubernetes API (HTTPS).
-        #[arg(long, default_value = "127.0.0.1:6443")]
-        listen: String,
-        /// Address of the replica protocol (mutual TLS).
-        #[arg(long, default_value = "127.0.0.1:6444")]
-        peer_listen: String,
-        /// Address other replicas and clients reach this one at (default: the --listen host).
-        #[arg(long)]
-        advertise_address: Option<String>,
-        /// Extra subject alternative name for the serving certificate (repeatable).
-        #[arg(long = "tls-san")]
-        tls_san: Vec<String>,
-        /// This replica's Raft node id.
-        #[arg(long, default_value_t = 1)]
-        node_id: u64,
-        /// Revisions of change history kept so watches can resume from an older
-        /// resourceVersion (older ones get 410 Expired); each kind keeps at most 10,000 in memory.
-        #[arg(long, default_value_t = keelson::consensus::state_machine::DEFAULT_HISTORY_RETAINED, value_parser = clap::value_parser!(u64).range(1..))]
-        watch_history: u64,
-    },
+    Serve(ServeArgs),
+    /// Manage the cluster PKI (shared CA, kubeconfigs).
+    #[command(subcommand)]
+    Pki(keelson::cli::pki::PkiCommand),
+    /// List, add and remove cluster members (through the API, as a cluster admin).
+    #[command(subcommand)]
+    Member(keelson::cli::member::MemberCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Where state, certificates and the admin kubeconfig live.
+    #[arg(long, default_value = "./keelson-data")]
+    data_dir: PathBuf,
+    /// Address of the Kubernetes API (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: String,
+    /// Address of the replica protocol (mutual TLS).
+    #[arg(long, default_value = "127.0.0.1:6444")]
+    peer_listen: String,
+    /// Address other replicas and clients reach this one at (default: the --listen host).
+    #[arg(long)]
+    advertise_address: Option<String>,
+    /// Extra subject alternative name for the serving and peer certificates (repeatable).
+    #[arg(long = "tls-san")]
+    tls_san: Vec<String>,
+    /// This replica's Raft node id.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    node_id: u64,
+    /// The members of a new cluster, e.g. 1=https://10.0.0.1:6444,2=https://10.0.0.2:6444,3=...
+    /// (used on first start only; default: a one-member cluster of this replica).
+    #[arg(long)]
+    initial_cluster: Option<String>,
+    /// Start with an empty data dir and wait to be added with `keelson member add`.
+    #[arg(long)]
+    join: bool,
+    /// How long a write or a consistent read waits for a Raft leader before it fails.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
+    /// Revisions of change history kept so watches can resume from an older
+    /// resourceVersion (older ones get 410 Expired); each kind keeps at most 10,000 in memory.
+    #[arg(long, default_value_t = keelson::consensus::state_machine::DEFAULT_HISTORY_RETAINED, value_parser = clap::value_parser!(u64).range(1..))]
+    watch_history: u64,
 }
 
 #[actix_web::main]
@@ -53,27 +73,23 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Serve {
-            data_dir,
-            listen,
-            peer_listen,
-            advertise_address,
-            tls_san,
-            node_id,
-            watch_history,
-        } => {
+    match Cli::parse().command {
+        Command::Serve(args) => {
             let opts = keelson::node::NodeOptions {
-                data_dir,
-                listen,
-                peer_listen,
-                advertise_address,
-                tls_sans: tls_san,
-                node_id,
-                watch_history,
+                data_dir: args.data_dir,
+                listen: args.listen,
+                peer_listen: args.peer_listen,
+                advertise_address: args.advertise_address,
+                tls_sans: args.tls_san,
+                node_id: args.node_id,
+                initial_cluster: args.initial_cluster,
+                join: args.join,
+                request_timeout: args.request_timeout,
+                watch_history: args.watch_history,
             };
             keelson::node::run(opts).await
         }
+        Command::Pki(command) => command.run(),
+        Command::Member(command) => command.run().await,
     }
 }

@@ -1,16 +1,18 @@
-//! The one wiring file: opens the data directory, loads the kind caches, starts Raft,
-//! bootstraps the system namespaces and serves the API. Nothing else constructs these
-//! pieces.
+//! The one wiring file: opens the data directory, loads the kind caches, starts Raft and
+//! the peer port, bootstraps the system namespaces and serves the API. Nothing else
+//! constructs these pieces.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::json;
 
+use crate::consensus::membership::parse_initial_cluster;
 use crate::consensus::state_machine::stored_revision;
-use crate::consensus::{applied, Consensus, ConsensusOptions};
+use crate::consensus::{applied, peer, Consensus, ConsensusOptions, InitialCluster};
 use crate::http::{self, AppState};
 use crate::pki::{Pki, PkiOptions};
 use crate::registry::{Registry, RegistryError};
@@ -23,8 +25,34 @@ pub struct NodeOptions {
     pub advertise_address: Option<String>,
     pub tls_sans: Vec<String>,
     pub node_id: u64,
+    /// `--initial-cluster`: the members of a new cluster (`1=https://host:port,...`).
+    pub initial_cluster: Option<String>,
+    /// `--join`: start empty and wait to be added with `keelson member add`.
+    pub join: bool,
+    /// How long a write or linearizable read waits for a Raft leader (`--request-timeout`).
+    pub request_timeout: Duration,
     /// Revisions of change history kept for watches that resume (`--watch-history`).
     pub watch_history: u64,
+}
+
+impl NodeOptions {
+    /// How this replica forms its cluster on first start.
+    fn initial_cluster(&self, advertise: &str) -> anyhow::Result<InitialCluster> {
+        match (&self.initial_cluster, self.join) {
+            (Some(_), true) => anyhow::bail!(
+                "--join and --initial-cluster exclude each other: a joining replica is added by `keelson member add`"
+            ),
+            (None, true) => Ok(InitialCluster::Join),
+            (Some(text), false) => parse_initial_cluster(text)
+                .map(InitialCluster::Members)
+                .map_err(|e| anyhow::anyhow!("--initial-cluster: {e}")),
+            (None, false) => {
+                let port = self.peer_listen.rsplit_once(':').map_or("6444", |(_, p)| p);
+                let url = format!("https://{advertise}:{port}");
+                Ok(InitialCluster::Members([(self.node_id, url)].into()))
+            }
+        }
+    }
 }
 
 /// Namespaces that exist from the first start, as in every upstream cluster.
@@ -96,24 +124,36 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     let consensus = Consensus::start(
         ConsensusOptions {
             node_id: opts.node_id,
-            peer_address: opts.peer_listen.clone(),
+            initial_cluster: opts.initial_cluster(&advertise)?,
             history_retained: opts.watch_history,
+            peer_tls: pki.peer_client_tls_config()?,
+            request_timeout: opts.request_timeout,
         },
         &data,
         sink,
     )
     .await?;
-    consensus
-        .wait_for_leader(Duration::from_secs(30))
-        .await
-        .context("waiting for a Raft leader")?;
+    let peer_server = peer::server::serve(
+        consensus.clone(),
+        &opts.peer_listen,
+        pki.peer_server_tls_config()?,
+    )
+    .with_context(|| format!("serving the peer port on {}", opts.peer_listen))?;
+    let peer_handle = peer_server.handle();
+    actix::spawn(async move {
+        if let Err(e) = peer_server.await {
+            tracing::error!(error = %e, "the peer port stopped");
+        }
+    });
+
     let registry = Arc::new(Registry::new(readers, consensus.clone()));
-    bootstrap_namespaces(&registry).await?;
+    let bootstrapped = Arc::new(AtomicBool::new(false));
+    actix::spawn(bootstrap_namespaces(registry.clone(), bootstrapped.clone()));
 
     let tls = pki.server_tls_config()?;
     let kubeconfig =
         std::fs::canonicalize(&pki.kubeconfig_path).unwrap_or(pki.kubeconfig_path.clone());
-    println!("keelson is serving the Kubernetes API on {server_url} (revision {revision}, ready in {} ms)", started.elapsed().as_millis());
+    println!("keelson is serving the Kubernetes API on {server_url} (node {}, revision {revision}, started in {} ms)", opts.node_id, started.elapsed().as_millis());
     println!("admin kubeconfig: {}", kubeconfig.display());
     println!(
         "try: KUBECONFIG={} kubectl get namespaces",
@@ -127,25 +167,41 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
             opts.listen.rsplit_once(':').map_or("6443", |(_, p)| p)
         ),
         caches_loaded: true,
+        bootstrapped,
     };
     let served = http::serve(app, &opts.listen, tls)
         .await
         .with_context(|| format!("serving on {}", opts.listen));
+    peer_handle.stop(true).await;
     consensus.shutdown().await;
     served
 }
 
-async fn bootstrap_namespaces(registry: &Registry) -> anyhow::Result<()> {
-    let engine = registry
-        .engine("", "namespaces")
-        .context("the namespaces kind is not registered")?;
-    for name in SYSTEM_NAMESPACES {
+/// Creates the system namespaces once a leader exists, retrying while there is none (a
+/// replica may start before a quorum of its peers). /readyz waits for it.
+async fn bootstrap_namespaces(registry: Arc<Registry>, done: Arc<AtomicBool>) {
+    const PAUSE: Duration = Duration::from_millis(200);
+    let Some(engine) = registry.engine("", "namespaces") else {
+        tracing::error!("the namespaces kind is not registered");
+        return;
+    };
+    let mut remaining: Vec<&str> = SYSTEM_NAMESPACES.to_vec();
+    let mut last_report = Instant::now();
+    while let Some(name) = remaining.first().copied() {
         let namespace =
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
         match engine.create("", namespace).await {
-            Ok(_) | Err(RegistryError::AlreadyExists { .. }) => {}
-            Err(e) => return Err(anyhow::anyhow!("creating namespace {name}: {e}")),
+            Ok(_) | Err(RegistryError::AlreadyExists { .. }) => {
+                remaining.remove(0);
+                continue;
+            }
+            Err(e) if last_report.elapsed() > Duration::from_secs(10) => {
+                tracing::warn!(namespace = name, error = %e, "still waiting to create the system namespaces (is a quorum of replicas up?)");
+                last_report = Instant::now();
+            }
+            Err(_) => {}
         }
+        tokio::time::sleep(PAUSE).await;
     }
-    Ok(())
+    done.store(true, Ordering::Release);
 }

@@ -7,7 +7,11 @@
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The version byte written in front of every encoded message.
-pub const FORMAT_VERSION: u8 = 1;
+///
+/// Version 2 added request ids to log entries (grouped [`Proposal`](crate::Proposal)s);
+/// version 1 was only ever written by single-node development builds, whose data dirs
+/// the data-dir header refuses with instructions, so no decoder for it is kept.
+pub const FORMAT_VERSION: u8 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {

@@ -1,4 +1,5 @@
-//! Log entry payloads: a batch of key/value commands and the result of applying each.
+//! Log entry payloads: batches of key/value commands, grouped into entries, and the
+//! result of applying each.
 //!
 //! Commands know nothing of Kubernetes kinds: a key is an opaque path
 //! (`/registry/configmaps/default/x`) and a value is the encoded object. Every
@@ -63,7 +64,7 @@ impl Command {
     }
 }
 
-/// A log entry's payload: commands applied in order, each on its own (a failed
+/// The commands of one API request, applied in order, each on its own (a failed
 /// precondition fails that command only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
@@ -101,4 +102,32 @@ pub enum CommandResult {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchResult {
     pub results: Vec<CommandResult>,
+}
+
+/// Names one proposal for its whole life, across forwarding retries and leader changes.
+///
+/// The proposing replica draws it at random once; every retry of the same write carries
+/// the same id, and the state machine applies an id at most once (see [`Proposal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RequestId(pub u128);
+
+/// One request's batch, tagged with the id that makes retrying it safe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: RequestId,
+    pub batch: Batch,
+}
+
+/// What one Raft log entry carries: the proposals the leader grouped into it, from any
+/// replica. A proposal whose id was already applied (a retried forward) is answered with
+/// its first result and not applied again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryData {
+    pub proposals: Vec<Proposal>,
+}
+
+/// The results of an entry, one [`BatchResult`] per proposal, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryResult {
+    pub results: Vec<BatchResult>,
 }

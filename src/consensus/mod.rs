@@ -1,9 +1,11 @@
 //! Consensus: the Raft node that orders every write, as a library with a narrow surface.
 //!
 //! One file per openraft contract ([`types`], [`log_store`], [`state_machine`],
-//! [`network`]); this file only wires them and offers what the registry needs: `propose`
-//! a batch, read a linearizable revision, and leader information. A single node is a
-//! one-member cluster: there is one code path, and high availability is adding members.
+//! [`network`]), the replica protocol's transport in [`peer`], and what the registry
+//! needs in one file each: [`forward`] (propose a write from any replica), [`read_index`]
+//! (a linearizable revision on any replica, and readiness), [`membership`] (forming and
+//! changing the cluster). This file only wires them. A single node is a one-member
+//! cluster: there is one code path, and high availability is adding members.
 
 // openraft's `StorageError` is large by design and is what its storage traits return;
 // boxing it at every call would only move the allocation into the hot path.
@@ -11,24 +13,28 @@
 
 pub mod applied;
 mod batcher;
+mod forward;
 mod log_store;
+pub mod membership;
 mod network;
+pub mod peer;
+mod read_index;
+mod requests;
 pub mod snapshot;
 pub mod state_machine;
 pub mod types;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keelson_proto::{Batch, BatchResult};
-use openraft::error::RaftError;
-use openraft::{BasicNode, Config, SnapshotPolicy};
+use openraft::{Config, SnapshotPolicy};
 
 pub use applied::{Applied, AppliedReceiver, AppliedSender};
 use log_store::LogStore;
+pub use membership::InitialCluster;
 use network::Network;
+use peer::client::PeerClient;
 use snapshot::SnapshotFiles;
 use state_machine::StateMachine;
 use types::{NodeId, Raft};
@@ -40,12 +46,16 @@ use crate::storage::DataDir;
 pub enum ConsensusError {
     #[error("no Raft leader is available; retry shortly")]
     NoLeader,
+    #[error("the write was sent to the Raft leader but no result came back within {0:?}; it may or may not have been applied")]
+    Timeout(Duration),
     #[error("the Raft node has stopped: {0}")]
     Stopped(String),
     #[error("Raft storage failed: {0}")]
     Storage(String),
     #[error("Raft configuration is invalid: {0}")]
     Config(String),
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A cloneable handle to this replica's Raft node.
@@ -55,18 +65,27 @@ pub struct Consensus {
     node_id: NodeId,
     revision: Arc<AtomicU64>,
     batcher: batcher::Batcher,
+    peers: PeerClient,
+    ready: Arc<AtomicBool>,
+    request_timeout: Duration,
 }
 
 /// Where to put a node's Raft state and how to reach it.
 pub struct ConsensusOptions {
     pub node_id: NodeId,
-    pub peer_address: String,
+    /// How the cluster is formed on first start.
+    pub initial_cluster: InitialCluster,
     /// Revisions of change history kept on disk for watches that resume.
     pub history_retained: u64,
+    /// TLS for calls to other replicas (the peer certificate and the cluster CA).
+    pub peer_tls: rustls::ClientConfig,
+    /// How long a write or a linearizable read waits for a leader before it fails.
+    pub request_timeout: Duration,
 }
 
 impl Consensus {
-    /// Starts the Raft node on `data`, initialising a one-member cluster on first start.
+    /// Starts the Raft node on `data`, forming the cluster on first start as
+    /// `opts.initial_cluster` says.
     pub async fn start(
         opts: ConsensusOptions,
         data: &DataDir,
@@ -83,10 +102,12 @@ impl Consensus {
         )
         .map_err(|e| ConsensusError::Storage(e.to_string()))?;
         let revision = state_machine.revision_handle();
+        let peers = PeerClient::new(opts.peer_tls)
+            .map_err(|e| ConsensusError::Config(format!("peer client: {e}")))?;
         let raft = Raft::new(
             opts.node_id,
             Arc::new(raft_config()?),
-            Network,
+            Network::new(peers.clone()),
             log_store,
             state_machine,
         )
@@ -98,67 +119,56 @@ impl Consensus {
             node_id: opts.node_id,
             revision,
             batcher,
+            peers,
+            ready: Arc::new(AtomicBool::new(false)),
+            request_timeout: opts.request_timeout,
         };
-        node.initialize_if_new(&opts.peer_address).await?;
+        node.initialize_if_new(&opts.initial_cluster).await?;
+        tokio::spawn(read_index::watch_readiness(node.clone()));
         Ok(node)
     }
 
-    async fn initialize_if_new(&self, peer_address: &str) -> Result<(), ConsensusError> {
-        let initialized = self
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
-        if initialized {
-            // A lone member need not wait out an election timeout after a restart.
-            let _ = self.raft.trigger().elect().await;
-            return Ok(());
-        }
-        let members = BTreeMap::from([(
-            self.node_id,
-            BasicNode {
-                addr: peer_address.to_string(),
-            },
-        )]);
-        self.raft
-            .initialize(members)
-            .await
-            .map_err(|e| ConsensusError::Stopped(e.to_string()))
+    pub(crate) fn raft(&self) -> &Raft {
+        &self.raft
     }
 
-    /// Appends `batch` to the log and returns each command's result once it is committed
-    /// (fsynced on a quorum) and applied here.
-    pub async fn propose(&self, batch: Batch) -> Result<BatchResult, ConsensusError> {
-        self.batcher.propose(batch).await
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
     }
 
-    /// A revision that includes every write acknowledged before this call (Raft's read
-    /// index, applied locally).
-    pub async fn linearizable_revision(&self) -> Result<u64, ConsensusError> {
-        match self.raft.ensure_linearizable().await {
-            Ok(_) => Ok(self.revision.load(Ordering::Acquire)),
-            Err(RaftError::APIError(_)) => Err(ConsensusError::NoLeader),
-            Err(RaftError::Fatal(e)) => Err(ConsensusError::Stopped(e.to_string())),
-        }
+    /// The revision of the last write applied on this replica (no read index).
+    pub fn applied_revision(&self) -> u64 {
+        self.revision.load(Ordering::Acquire)
     }
 
-    /// Whether this replica knows a leader (for /readyz).
+    /// Whether this replica knows a leader.
     pub fn has_leader(&self) -> bool {
         self.raft.metrics().borrow().current_leader.is_some()
     }
 
-    /// Waits until this replica knows a leader, up to `limit`.
-    pub async fn wait_for_leader(&self, limit: Duration) -> Result<(), ConsensusError> {
-        self.raft
-            .wait(Some(limit))
-            .metrics(|m| m.current_leader.is_some(), "leader known")
-            .await
-            .map(|_| ())
-            .map_err(|_| ConsensusError::NoLeader)
+    /// Whether this replica had a leader and had applied up to the leader's read index at
+    /// its last check (for /readyz).
+    pub fn is_caught_up(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
+    }
+
+    fn current_leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// The peer address of member `id`, from the membership this replica knows.
+    fn address_of(&self, id: NodeId) -> Option<String> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        metrics
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|node| node.addr.clone())
     }
 }
 
@@ -168,6 +178,8 @@ fn raft_config() -> Result<Config, ConsensusError> {
         heartbeat_interval: 100,
         election_timeout_min: 400,
         election_timeout_max: 800,
+        // Bounds one append-entries message (see the peer server's body limit).
+        max_payload_entries: 32,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(10_000),
         max_in_snapshot_log_to_keep: 1_000,
         purge_batch_size: 1_000,

@@ -1,69 +1,107 @@
-//! openraft's network contract.
+//! openraft's network contract, over the replica protocol's HTTPS client.
 //!
-//! A one-member cluster never sends Raft RPCs, so this build has no peer transport yet:
-//! every RPC reports the target unreachable, and Raft treats it as a down peer. The
-//! replica protocol over mutual TLS on the peer port replaces this file when members are
-//! added (see docs/architecture.md, "Replicas").
+//! Raft's three RPCs go to the target's peer port as they are (openraft's messages,
+//! codec-encoded). A snapshot is sent in chunks by openraft's default `full_snapshot`,
+//! each chunk one `install_snapshot` call. A peer that cannot be reached is reported
+//! `Unreachable`, so openraft backs off instead of retrying at once.
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
+use std::time::Duration;
+
+use keelson_proto::peer::paths;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use super::peer::client::{CallError, PeerClient};
 use super::types::{Node, NodeId, TypeConfig};
 
-#[derive(Clone, Default)]
-pub struct Network;
+#[derive(Clone)]
+pub struct Network {
+    client: PeerClient,
+}
 
-pub struct PeerClient {
+impl Network {
+    pub fn new(client: PeerClient) -> Self {
+        Self { client }
+    }
+}
+
+/// The connection to one target, as openraft asks for it.
+pub struct PeerNetwork {
     target: NodeId,
+    client: PeerClient,
+    address: String,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
-    type Network = PeerClient;
+    type Network = PeerNetwork;
 
-    async fn new_client(&mut self, target: NodeId, _node: &Node) -> PeerClient {
-        PeerClient { target }
+    async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerNetwork {
+        PeerNetwork {
+            target,
+            client: self.client.clone(),
+            address: node.addr.clone(),
+        }
     }
 }
 
-impl PeerClient {
-    fn unreachable<E: std::error::Error>(&self) -> RPCError<NodeId, Node, E> {
-        let reason = std::io::Error::other(format!(
-            "no peer transport in this build for node {}",
-            self.target
-        ));
-        RPCError::Unreachable(Unreachable::new(&reason))
+impl PeerNetwork {
+    async fn rpc<Req, Reply, E>(
+        &self,
+        path: &'static str,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Reply, RPCError<NodeId, Node, E>>
+    where
+        Req: Serialize,
+        Reply: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let timeout = option.hard_ttl().max(Duration::from_millis(50));
+        let reply: Result<Reply, E> = self
+            .client
+            .call(&self.address, path, request, timeout)
+            .await
+            .map_err(|e| match e {
+                CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&e)),
+                CallError::NoReply { .. } => RPCError::Network(NetworkError::new(&e)),
+            })?;
+        reply.map_err(|remote| RPCError::RemoteError(RemoteError::new(self.target, remote)))
     }
 }
 
-impl RaftNetwork<TypeConfig> for PeerClient {
+impl RaftNetwork<TypeConfig> for PeerNetwork {
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
-        Err(self.unreachable())
+        self.rpc(paths::APPEND_ENTRIES, &rpc, &option).await
     }
 
     async fn install_snapshot(
         &mut self,
-        _rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        Err(self.unreachable())
+        self.rpc(paths::INSTALL_SNAPSHOT, &rpc, &option).await
     }
 
     async fn vote(
         &mut self,
-        _rpc: VoteRequest<NodeId>,
-        _option: RPCOption,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
-        Err(self.unreachable())
+        self.rpc(paths::VOTE, &rpc, &option).await
     }
 }

@@ -13,11 +13,14 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::types::SnapshotMeta;
 
-/// The objects of a snapshot: (key, revision of last write, value).
+/// The state of a snapshot: the objects as (key, revision of last write, value), and the
+/// applied-request table as (request id, encoded record) so retried writes stay
+/// deduplicated on a member that catches up from it.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct SnapshotPayload {
     pub revision: u64,
     pub objects: Vec<(String, u64, Vec<u8>)>,
+    pub requests: Vec<(u128, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]

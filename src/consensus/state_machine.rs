@@ -5,17 +5,22 @@
 //! takes the next revision (the resourceVersion clients see). One apply step becomes one
 //! atomic storage batch: objects, history records and the applied log position together.
 //! The step's changes then go to the registry, in order, over a bounded channel.
+//! An entry carries proposals from any replica; a proposal whose request id was already
+//! applied (a retried forward) gets its first result again, from [`RequestTable`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use keelson_proto::{Batch, BatchResult, Command, CommandResult, Precondition};
+use keelson_proto::{
+    Batch, BatchResult, Command, CommandResult, EntryData, EntryResult, Precondition,
+};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder};
 
 use super::applied::{Applied, AppliedSender};
 use super::log_store::io_error;
+use super::requests::RequestTable;
 use super::snapshot::{read_all, SnapshotFiles, SnapshotPayload};
 use super::types::{LogId, RaftStorageError, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::storage::keyspace::{META_APPLIED, META_MEMBERSHIP, META_REVISION};
@@ -35,6 +40,7 @@ pub struct StateMachine {
     shared_revision: Arc<AtomicU64>,
     sink: AppliedSender,
     history_retained: u64,
+    requests: RequestTable,
 }
 
 /// Values one apply step has written but not yet stored, so later commands see them.
@@ -51,6 +57,8 @@ impl StateMachine {
         let applied = read_meta(&tree, META_APPLIED)?.flatten();
         let membership = read_meta(&tree, META_MEMBERSHIP)?.unwrap_or_default();
         let revision = read_meta(&tree, META_REVISION)?.unwrap_or(0);
+        let requests = RequestTable::load(&tree)
+            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
         Ok(Self {
             tree,
             files,
@@ -60,6 +68,7 @@ impl StateMachine {
             shared_revision: Arc::new(AtomicU64::new(revision)),
             sink,
             history_retained: history_retained.max(1),
+            requests,
         })
     }
 
@@ -79,6 +88,40 @@ impl StateMachine {
         self.tree
             .object(key)
             .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
+    }
+
+    /// Applies an entry's proposals in order, each at most once per request id.
+    fn apply_entry(
+        &mut self,
+        index: u64,
+        data: EntryData,
+        overlay: &mut Overlay,
+        write: &mut StateWrite,
+        changes: &mut Vec<Change>,
+    ) -> Result<EntryResult, RaftStorageError> {
+        let table_err = |e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e);
+        let mut results = Vec::with_capacity(data.proposals.len());
+        for proposal in data.proposals {
+            if let Some(first) = self
+                .requests
+                .lookup(&self.tree, proposal.id)
+                .map_err(table_err)?
+            {
+                tracing::debug!(
+                    request = proposal.id.0,
+                    "request already applied; answering with its result"
+                );
+                results.push(first);
+                continue;
+            }
+            let result = self.apply_batch(proposal.batch, overlay, write, changes)?;
+            self.requests
+                .record(write, index, proposal.id, &result)
+                .map_err(table_err)?;
+            results.push(result);
+        }
+        self.requests.prune(write, index);
+        Ok(EntryResult { results })
     }
 
     fn apply_batch(
@@ -223,9 +266,16 @@ impl StateMachine {
                 item.map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
             objects.push((key, stored.revision, stored.value));
         }
+        let mut requests = Vec::new();
+        for item in self.tree.requests() {
+            let (id, record) =
+                item.map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
+            requests.push((id, record.to_vec()));
+        }
         Ok(SnapshotPayload {
             revision: self.revision,
             objects,
+            requests,
         })
     }
 }
@@ -265,7 +315,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok((self.applied, self.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<BatchResult>, RaftStorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<EntryResult>, RaftStorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -279,13 +329,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         for entry in entries {
             self.applied = Some(entry.log_id);
             let response = match entry.payload {
-                EntryPayload::Blank => BatchResult::default(),
-                EntryPayload::Normal(batch) => {
-                    self.apply_batch(batch, &mut overlay, &mut write, &mut changes)?
-                }
+                EntryPayload::Blank => EntryResult::default(),
+                EntryPayload::Normal(data) => self.apply_entry(
+                    entry.log_id.index,
+                    data,
+                    &mut overlay,
+                    &mut write,
+                    &mut changes,
+                )?,
                 EntryPayload::Membership(membership) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), membership);
-                    BatchResult::default()
+                    EntryResult::default()
                 }
             };
             responses.push(response);
@@ -294,6 +348,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.tree
             .apply(write)
             .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
+        self.requests.settle();
         // The span covers the synchronous part only; publishing awaits the registry.
         drop(entered);
         if !changes.is_empty() {
@@ -350,6 +405,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 },
             );
         }
+        for (id, record) in &payload.requests {
+            write.put_request(*id, record.clone());
+        }
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.revision = payload.revision;
@@ -357,6 +415,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.tree
             .apply(write)
             .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        self.requests =
+            RequestTable::load(&self.tree).map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
         self.tree
             .flush()
             .await

@@ -1,21 +1,8 @@
-//! The openraft type configuration: what a log entry carries and what applying it returns.
+//! The openraft type configuration (declared in `keelson-proto`, because Raft's messages
+//! cross between replicas) and short names for the generic openraft types used here.
 
-use keelson_proto::{Batch, BatchResult};
+pub use keelson_proto::raft::{Node, NodeId, TypeConfig};
 
-openraft::declare_raft_types!(
-    /// keelson's Raft: batches of key/value commands, snapshots kept as files.
-    pub TypeConfig:
-        D = Batch,
-        R = BatchResult,
-        NodeId = u64,
-        Node = openraft::BasicNode,
-        Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = tokio::fs::File,
-        AsyncRuntime = openraft::TokioRuntime,
-);
-
-pub type NodeId = u64;
-pub type Node = openraft::BasicNode;
 pub type Raft = openraft::Raft<TypeConfig>;
 pub type LogId = openraft::LogId<NodeId>;
 pub type StoredMembership = openraft::StoredMembership<NodeId, Node>;

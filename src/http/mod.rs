@@ -7,6 +7,7 @@
 
 pub mod discovery;
 pub mod health;
+mod members;
 pub mod negotiate;
 mod patch;
 mod protobuf;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub consensus: Consensus,
     pub server_address: String,
     pub caches_loaded: bool,
+    /// Set once the system namespaces exist (a post-start hook, as upstream's).
+    pub bootstrapped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Records the verified client certificate's subject on the connection.
@@ -129,6 +132,10 @@ async fn pipeline(
     let body = read_body(payload).await?;
     let format = response_format(req.headers().get("accept").and_then(|v| v.to_str().ok()))?;
     if !info.is_resource_request {
+        if let Some(rest) = info.path.strip_prefix("/keelson/v1/members") {
+            let member = rest.strip_prefix('/').filter(|m| !m.is_empty());
+            return members::serve(&info.verb, member, &body, &state).await;
+        }
         return non_resource(&info, &query, format, &state);
     }
     let content_type = req
@@ -255,9 +262,10 @@ fn non_resource(
             .body(discovery::aggregated(descs, &groups, legacy).to_string())
     };
     match parts.as_slice() {
-        [endpoint @ ("healthz" | "livez" | "readyz"), rest @ ..] if rest.len() <= 1 => Ok(
-            health_response(endpoint, rest.first().copied(), query, state),
-        ),
+        [endpoint @ ("healthz" | "livez" | "readyz"), rest @ ..] => {
+            let check = (!rest.is_empty()).then(|| rest.join("/"));
+            Ok(health_response(endpoint, check.as_deref(), query, state))
+        }
         ["version"] => Ok(json_response(health::version())),
         ["api"] if format == Format::AggregatedDiscovery => Ok(aggregated(true)),
         ["apis"] if format == Format::AggregatedDiscovery => Ok(aggregated(false)),
@@ -311,13 +319,22 @@ fn health_response(
             name: "log",
             ok: true,
         },
+        // Alive while the process runs; ready only while a leader is known and this
+        // replica had applied up to the leader's read index at its last check.
         health::Check {
             name: "raft",
-            ok: endpoint == "livez" || state.consensus.has_leader(),
+            ok: endpoint == "livez" || state.consensus.is_caught_up(),
         },
         health::Check {
             name: "informer-sync",
             ok: state.caches_loaded,
+        },
+        health::Check {
+            name: "poststarthook/start-system-namespaces-controller",
+            ok: endpoint == "livez"
+                || state
+                    .bootstrapped
+                    .load(std::sync::atomic::Ordering::Acquire),
         },
     ];
     let excluded: Vec<&str> = query.get("exclude").into_iter().collect();

@@ -2,7 +2,9 @@
 //!
 //! Until RBAC enforcement arrives, every authenticated user is allowed (upstream's
 //! AlwaysAllow for them) and anonymous users may read only the public health and version
-//! endpoints (upstream's `system:public-info-viewer`). Deny by default.
+//! endpoints (upstream's `system:public-info-viewer`). keelson's own cluster
+//! administration paths (`/keelson/...`: members) are for `system:masters` only. Deny by
+//! default.
 
 use super::authn::UserInfo;
 use crate::http::request_info::RequestInfo;
@@ -14,6 +16,9 @@ pub enum Decision {
 }
 
 const PUBLIC_PATHS: &[&str] = &["/healthz", "/livez", "/readyz", "/version"];
+/// Non-resource paths that change or reveal the cluster's membership.
+const ADMIN_PREFIX: &str = "/keelson/";
+const ADMIN_GROUP: &str = "system:masters";
 
 fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.iter().any(|p| {
@@ -27,6 +32,13 @@ fn is_public(path: &str) -> bool {
 pub fn authorize(user: &UserInfo, info: &RequestInfo) -> Decision {
     let span = tracing::trace_span!("authorization", user = %user.name, verb = %info.verb);
     let _entered = span.enter();
+    if !info.is_resource_request && info.path.starts_with(ADMIN_PREFIX) {
+        return if user.in_group(ADMIN_GROUP) {
+            Decision::Allow
+        } else {
+            Decision::Deny(forbidden_message(user, info))
+        };
+    }
     if !user.is_anonymous() {
         return Decision::Allow;
     }
@@ -93,5 +105,24 @@ mod tests {
             authorize(&admin, &parse("DELETE", "/api/v1/namespaces/x", None)),
             Decision::Allow
         );
+    }
+
+    #[test]
+    fn membership_is_for_cluster_admins_only() {
+        let members = parse("GET", "/keelson/v1/members", None);
+        let admin = UserInfo {
+            name: "kubernetes-admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        };
+        let developer = UserInfo {
+            name: "dev".into(),
+            groups: vec!["system:authenticated".into()],
+        };
+        assert_eq!(authorize(&admin, &members), Decision::Allow);
+        assert!(matches!(authorize(&developer, &members), Decision::Deny(_)));
+        assert!(matches!(
+            authorize(&UserInfo::anonymous(), &members),
+            Decision::Deny(_)
+        ));
     }
 }

@@ -27,6 +27,7 @@ pub(super) struct Layout {
     pub pki_dir: PathBuf,
     pub ca: PairPaths,
     pub serving: PairPaths,
+    pub peer: PairPaths,
     pub admin: PairPaths,
     pub kubeconfig: PathBuf,
 }
@@ -41,6 +42,7 @@ impl Layout {
         Layout {
             ca: pair("ca"),
             serving: pair("apiserver"),
+            peer: pair("peer"),
             admin: pair("admin"),
             kubeconfig: data_dir.join("admin.kubeconfig"),
             pki_dir,

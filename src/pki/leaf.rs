@@ -1,5 +1,5 @@
-//! The two certificates the CA issues at start-up: the API server's serving certificate
-//! and the admin client certificate. Each is reused while it is still good (signed by this
+//! The certificates the CA issues at start-up: the API server's serving certificate, the
+//! peer certificate for the replica protocol, and the admin client certificate. Each is reused while it is still good (signed by this
 //! CA, matching its key, 30+ days left, covering the requested names) and reissued with a
 //! fresh key otherwise, so changing `--tls-san` needs nothing but a restart.
 
@@ -14,21 +14,29 @@ use super::{inspect, PkiError};
 pub(super) enum Leaf<'a> {
     /// CN kube-apiserver, server auth, covering these names.
     Serving(&'a [San]),
+    /// CN keelson-peer, O keelson:peers, server and client auth (mutual TLS between
+    /// replicas), covering these names.
+    Peer(&'a [San]),
     /// CN kubernetes-admin, O system:masters, client auth.
     Admin,
 }
+
+/// The organization every replica's peer certificate carries; the peer port accepts no
+/// other client certificate.
+pub const PEER_ORGANIZATION: &str = "keelson:peers";
 
 impl Leaf<'_> {
     fn name(&self) -> &'static str {
         match self {
             Leaf::Serving(_) => "serving",
+            Leaf::Peer(_) => "peer",
             Leaf::Admin => "admin",
         }
     }
 
     fn required_sans(&self) -> &[San] {
         match self {
-            Leaf::Serving(sans) => sans,
+            Leaf::Serving(sans) | Leaf::Peer(sans) => sans,
             Leaf::Admin => &[],
         }
     }
@@ -40,6 +48,16 @@ impl Leaf<'_> {
                 params.subject_alt_names =
                     sans.iter().map(San::to_rcgen).collect::<Result<_, _>>()?;
                 params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                params
+            }
+            Leaf::Peer(sans) => {
+                let mut params = base_params("keelson-peer", Some(PEER_ORGANIZATION), days(365));
+                params.subject_alt_names =
+                    sans.iter().map(San::to_rcgen).collect::<Result<_, _>>()?;
+                params.extended_key_usages = vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ];
                 params
             }
             Leaf::Admin => {

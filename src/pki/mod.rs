@@ -1,9 +1,12 @@
-//! The cluster PKI: a CA, the API server's serving certificate and the admin client
-//! certificate, kept under `<data_dir>/pki/`, plus `<data_dir>/admin.kubeconfig` for
+//! The cluster PKI: a CA, the API server's serving certificate, the peer certificate of
+//! the replica protocol and the admin client certificate, kept under `<data_dir>/pki/`, plus `<data_dir>/admin.kubeconfig` for
 //! kubectl. [`Pki::load_or_create`] runs once at start-up, before the API port opens: the
 //! first start creates everything (TLS is the only transport, so there must always be a
 //! certificate), later starts reuse it and repair only what is missing or no longer
 //! fits. Authentication reads client certificates back through [`subject_of`].
+//! Replicas of one cluster share its CA: [`init_authority`] creates it alone, and an
+//! operator copies `pki/ca.crt` and `pki/ca.key` to the other replicas before their first
+//! start (docs/operations.md).
 //!
 //! Files: `authority` (the CA), `leaf` (serving and admin certificates), `san` (names on
 //! the serving certificate), `inspect` (reading certificates), `kubeconfig`, `tls`
@@ -26,6 +29,7 @@ use std::path::PathBuf;
 
 pub use error::PkiError;
 pub use inspect::{subject_of, CertSubject};
+pub use leaf::PEER_ORGANIZATION;
 
 use authority::Authority;
 use files::Layout;
@@ -51,6 +55,33 @@ pub struct Pki {
     serving_cert_der: Vec<u8>,
     /// PKCS#8; never printed.
     serving_key_der: Vec<u8>,
+    peer_cert_der: Vec<u8>,
+    /// PKCS#8; never printed.
+    peer_key_der: Vec<u8>,
+}
+
+/// Creates the cluster CA under `<data_dir>/pki/` if it is not there yet (`keelson pki
+/// init`), and returns the path of its certificate.
+pub fn init_authority(data_dir: &std::path::Path) -> Result<PathBuf, PkiError> {
+    let layout = Layout::new(data_dir);
+    files::ensure_private_dir(&layout.pki_dir)?;
+    Authority::load_or_create(&layout.ca)?;
+    Ok(layout.ca.cert)
+}
+
+/// Writes an admin kubeconfig for `server_url` with a client certificate from the CA under
+/// `data_dir` (`keelson pki kubeconfig`), e.g. one that points at HAProxy.
+pub fn write_admin_kubeconfig(
+    data_dir: &std::path::Path,
+    server_url: &str,
+    out: &std::path::Path,
+) -> Result<(), PkiError> {
+    let layout = Layout::new(data_dir);
+    files::ensure_private_dir(&layout.pki_dir)?;
+    let ca = Authority::load_or_create(&layout.ca)?;
+    let admin = leaf::ensure(&ca, &layout.admin, Leaf::Admin)?;
+    let config = kubeconfig::render(server_url, &ca.cert_pem, &admin)?;
+    kubeconfig::write_if_changed(out, &config)
 }
 
 // === impl Pki ===
@@ -68,6 +99,7 @@ impl Pki {
         let ca = Authority::load_or_create(&layout.ca)?;
         let sans = san::serving_sans(&opts.extra_sans);
         let serving = leaf::ensure(&ca, &layout.serving, Leaf::Serving(&sans))?;
+        let peer = leaf::ensure(&ca, &layout.peer, Leaf::Peer(&sans))?;
         let admin = leaf::ensure(&ca, &layout.admin, Leaf::Admin)?;
         let config = kubeconfig::render(&opts.server_url, &ca.cert_pem, &admin)?;
         kubeconfig::write_if_changed(&layout.kubeconfig, &config)?;
@@ -77,6 +109,8 @@ impl Pki {
             ca_cert_der: ca.cert_der,
             serving_cert_der: serving.cert_der,
             serving_key_der: serving.key_der,
+            peer_cert_der: peer.cert_der,
+            peer_key_der: peer.key_der,
         })
     }
 
@@ -92,11 +126,27 @@ impl Pki {
     }
 }
 
+impl Pki {
+    /// rustls server config for the peer port: the peer certificate, and a client
+    /// certificate from the cluster CA required (checked for [`PEER_ORGANIZATION`] by the
+    /// peer server).
+    pub fn peer_server_tls_config(&self) -> Result<rustls::ServerConfig, PkiError> {
+        tls::peer_server_config(&self.ca_cert_der, &self.peer_cert_der, &self.peer_key_der)
+    }
+
+    /// rustls client config for calling other replicas: trusts only the cluster CA and
+    /// presents the peer certificate.
+    pub fn peer_client_tls_config(&self) -> Result<rustls::ClientConfig, PkiError> {
+        tls::peer_client_config(&self.ca_cert_der, &self.peer_cert_der, &self.peer_key_der)
+    }
+}
+
 impl fmt::Debug for Pki {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pki")
             .field("kubeconfig_path", &self.kubeconfig_path)
             .field("serving_key_der", &"<redacted>")
+            .field("peer_key_der", &"<redacted>")
             .finish_non_exhaustive()
     }
 }

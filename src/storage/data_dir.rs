@@ -11,7 +11,7 @@ use super::keyspace::{RAFT_TREE, STATE_TREE};
 use super::{Flusher, LogTree, StateTree, StorageError};
 
 /// The on-disk format this build reads and writes.
-pub const DATA_FORMAT_VERSION: u32 = 1;
+pub const DATA_FORMAT_VERSION: u32 = 2;
 
 /// An open, locked data directory.
 pub struct DataDir {

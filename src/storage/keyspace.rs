@@ -10,6 +10,7 @@
 //! | `state`   | `o`    | object key (`/registry/...`) | revision u64 BE ++ object JSON     |
 //! | `state`   | `h`    | revision u64 big-endian   | codec-encoded [`Change`](super::Change) |
 //! | `state`   | `m`    | name (`applied`, `membership`, `revision`) | codec-encoded value   |
+//! | `state`   | `r`    | request id, u128 big-endian | codec-encoded applied request (log index, result) |
 
 pub const RAFT_TREE: &str = "raft";
 pub const STATE_TREE: &str = "state";
@@ -18,6 +19,7 @@ pub const LOG: u8 = b'l';
 pub const OBJECT: u8 = b'o';
 pub const HISTORY: u8 = b'h';
 pub const META: u8 = b'm';
+pub const REQUEST: u8 = b'r';
 
 pub const META_VOTE: &str = "vote";
 pub const META_PURGED: &str = "purged";
@@ -37,6 +39,20 @@ pub fn indexed(prefix: u8, index: u64) -> [u8; 9] {
 pub fn index_of(key: &[u8]) -> Option<u64> {
     let bytes: [u8; 8] = key.get(1..9)?.try_into().ok()?;
     Some(u64::from_be_bytes(bytes))
+}
+
+/// `prefix ++ id` with the id big-endian.
+pub fn request_key(id: u128) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[0] = REQUEST;
+    key[1..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The id of a key made by [`request_key`].
+pub fn request_id_of(key: &[u8]) -> Option<u128> {
+    let bytes: [u8; 16] = key.get(1..17)?.try_into().ok()?;
+    Some(u128::from_be_bytes(bytes))
 }
 
 /// `prefix ++ name`.

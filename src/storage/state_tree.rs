@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keyspace::{index_of, indexed, named, HISTORY, META, OBJECT};
+use super::keyspace::{
+    index_of, indexed, named, request_id_of, request_key, HISTORY, META, OBJECT, REQUEST,
+};
 use super::{Flusher, StorageError};
 
 /// An object's stored bytes and the revision of its last write.
@@ -81,6 +83,14 @@ impl StateWrite {
     pub fn put_meta(&mut self, name: &str, value: Vec<u8>) {
         self.batch.insert(named(META, name), value);
     }
+
+    pub fn put_request(&mut self, id: u128, encoded: Vec<u8>) {
+        self.batch.insert(&request_key(id), encoded);
+    }
+
+    pub fn remove_request(&mut self, id: u128) {
+        self.batch.remove(&request_key(id));
+    }
 }
 
 #[derive(Clone)]
@@ -131,6 +141,23 @@ impl StateTree {
                 })?;
                 Ok((revision, bytes))
             })
+    }
+
+    /// The encoded record of an applied request id, if it is still remembered.
+    pub fn request(&self, id: u128) -> Result<Option<sled::IVec>, StorageError> {
+        Ok(self.tree.get(request_key(id))?)
+    }
+
+    /// Every remembered request id with its encoded record.
+    pub fn requests(&self) -> impl Iterator<Item = Result<(u128, sled::IVec), StorageError>> {
+        self.tree.scan_prefix([REQUEST]).map(|item| {
+            let (key, bytes) = item?;
+            let id = request_id_of(&key).ok_or_else(|| StorageError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: "request key without an id".into(),
+            })?;
+            Ok((id, bytes))
+        })
     }
 
     pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StorageError> {
