@@ -26,6 +26,9 @@ enum Command {
     /// List, add and remove cluster members (through the API, as a cluster admin).
     #[command(subcommand)]
     Member(keelson::cli::member::MemberCommand),
+    /// Save a backup of a running cluster, or restore one into a new data dir.
+    #[command(subcommand)]
+    Snapshot(keelson::cli::snapshot::SnapshotCommand),
 }
 
 #[derive(Args)]
@@ -58,6 +61,10 @@ struct ServeArgs {
     /// How long a write or a consistent read waits for a Raft leader before it fails.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
+    /// Log entries between snapshots of the state (which let Raft purge its log and
+    /// bring new or lagging members up to date).
+    #[arg(long, default_value_t = keelson::consensus::DEFAULT_SNAPSHOT_COUNT, value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_count: u64,
     /// Revisions of change history kept so watches can resume from an older
     /// resourceVersion (older ones get 410 Expired); each kind keeps at most 10,000 in memory.
     #[arg(long, default_value_t = keelson::consensus::state_machine::DEFAULT_HISTORY_RETAINED, value_parser = clap::value_parser!(u64).range(1..))]
@@ -65,7 +72,18 @@ struct ServeArgs {
 }
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole cause chain on one line; a backtrace helps no operator here.
+            eprintln!("keelson: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -85,11 +103,13 @@ async fn main() -> anyhow::Result<()> {
                 initial_cluster: args.initial_cluster,
                 join: args.join,
                 request_timeout: args.request_timeout,
+                snapshot_count: args.snapshot_count,
                 watch_history: args.watch_history,
             };
             keelson::node::run(opts).await
         }
         Command::Pki(command) => command.run(),
         Command::Member(command) => command.run().await,
+        Command::Snapshot(command) => command.run().await,
     }
 }

@@ -31,6 +31,8 @@ pub struct NodeOptions {
     pub join: bool,
     /// How long a write or linearizable read waits for a Raft leader (`--request-timeout`).
     pub request_timeout: Duration,
+    /// Log entries between snapshots (`--snapshot-count`).
+    pub snapshot_count: u64,
     /// Revisions of change history kept for watches that resume (`--watch-history`).
     pub watch_history: u64,
 }
@@ -128,6 +130,7 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
             history_retained: opts.watch_history,
             peer_tls: pki.peer_client_tls_config()?,
             request_timeout: opts.request_timeout,
+            snapshot_count: opts.snapshot_count,
         },
         &data,
         sink,

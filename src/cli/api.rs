@@ -112,3 +112,30 @@ impl ApiClient {
         Ok(value)
     }
 }
+
+impl ApiClient {
+    /// GETs `path` and returns the body bytes; a non-2xx answer becomes an error.
+    pub async fn download(&self, path: &str) -> anyhow::Result<bytes::Bytes> {
+        let url = format!("{}{path}", self.server);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("calling {url}"))?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            let message = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| {
+                    v.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            anyhow::bail!("{url}: HTTP {status}: {message}");
+        }
+        Ok(bytes)
+    }
+}

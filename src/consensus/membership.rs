@@ -16,7 +16,7 @@ use keelson_proto::peer::{
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers, ServerState};
 
-use super::peer::client::base_url;
+use super::peer::client::{base_url, CallError};
 use super::types::NodeId;
 use super::{Consensus, ConsensusError};
 
@@ -120,7 +120,9 @@ impl Consensus {
         voters == [self.node_id]
     }
 
-    /// Applies `change` through the leader, wherever this replica is.
+    /// Applies `change` through the leader, wherever this replica is. While leadership
+    /// moves (no leader known, the believed leader unreachable or no longer leading) the
+    /// change is retried, up to the request timeout; a change applies idempotently.
     pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ConsensusError> {
         let deadline = Instant::now() + self.request_timeout;
         loop {
@@ -128,30 +130,44 @@ impl Consensus {
                 Some(leader) if leader == self.node_id => {
                     self.serve_membership_change(change.clone()).await
                 }
-                Some(leader) => match self.address_of(leader) {
-                    Some(address) => self
-                        .peers
-                        .call::<_, MembershipReply>(
-                            &address,
-                            paths::MEMBERSHIP,
-                            &change,
-                            CHANGE_TIMEOUT,
-                        )
-                        .await
-                        .unwrap_or_else(|e| Err(PeerError::Unavailable(e.to_string()))),
-                    None => Err(PeerError::NotLeader { leader: None }),
-                },
+                Some(leader) => self.ask_leader_to_change(leader, &change).await,
                 None => Err(PeerError::NotLeader { leader: None }),
             };
-            match outcome {
+            let retry_reason = match outcome {
                 Ok(()) => return Ok(()),
                 Err(PeerError::Refused(reason)) => return Err(ConsensusError::Refused(reason)),
-                Err(PeerError::Unavailable(reason)) => return Err(ConsensusError::Stopped(reason)),
-                Err(PeerError::NotLeader { .. }) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(PeerError::NotLeader { .. }) => return Err(ConsensusError::NoLeader),
+                Err(PeerError::NotLeader { .. }) => None,
+                Err(PeerError::Unavailable(reason)) => Some(reason),
+            };
+            if Instant::now() >= deadline {
+                return Err(match retry_reason {
+                    Some(reason) => ConsensusError::Refused(format!(
+                        "the membership change did not complete: {reason}"
+                    )),
+                    None => ConsensusError::NoLeader,
+                });
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn ask_leader_to_change(
+        &self,
+        leader: NodeId,
+        change: &MembershipChange,
+    ) -> MembershipReply {
+        let Some(address) = self.address_of(leader) else {
+            return Err(PeerError::NotLeader { leader: None });
+        };
+        match self
+            .peers
+            .call::<_, MembershipReply>(&address, paths::MEMBERSHIP, change, CHANGE_TIMEOUT)
+            .await
+        {
+            Ok(reply) => reply,
+            // The leader we knew is gone; whoever leads next is asked.
+            Err(CallError::Unreachable { .. }) => Err(PeerError::NotLeader { leader: None }),
+            Err(e @ CallError::NoReply { .. }) => Err(PeerError::Unavailable(e.to_string())),
         }
     }
 

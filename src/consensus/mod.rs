@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod applied;
+pub mod backup;
 mod batcher;
 mod forward;
 mod log_store;
@@ -68,6 +69,7 @@ pub struct Consensus {
     peers: PeerClient,
     ready: Arc<AtomicBool>,
     request_timeout: Duration,
+    snapshots: SnapshotFiles,
 }
 
 /// Where to put a node's Raft state and how to reach it.
@@ -81,6 +83,8 @@ pub struct ConsensusOptions {
     pub peer_tls: rustls::ClientConfig,
     /// How long a write or a linearizable read waits for a leader before it fails.
     pub request_timeout: Duration,
+    /// Log entries between snapshots (etcd's `--snapshot-count`).
+    pub snapshot_count: u64,
 }
 
 impl Consensus {
@@ -94,19 +98,16 @@ impl Consensus {
         let storage = |e: crate::storage::StorageError| ConsensusError::Storage(e.to_string());
         let log_store = LogStore::new(data.log_tree().map_err(storage)?);
         let state_tree = data.state_tree().map_err(storage)?;
-        let state_machine = StateMachine::open(
-            state_tree,
-            SnapshotFiles::new(data.path()),
-            sink,
-            opts.history_retained,
-        )
-        .map_err(|e| ConsensusError::Storage(e.to_string()))?;
+        let snapshots = SnapshotFiles::new(data.path());
+        let state_machine =
+            StateMachine::open(state_tree, snapshots.clone(), sink, opts.history_retained)
+                .map_err(|e| ConsensusError::Storage(e.to_string()))?;
         let revision = state_machine.revision_handle();
         let peers = PeerClient::new(opts.peer_tls)
             .map_err(|e| ConsensusError::Config(format!("peer client: {e}")))?;
         let raft = Raft::new(
             opts.node_id,
-            Arc::new(raft_config()?),
+            Arc::new(raft_config(opts.snapshot_count)?),
             Network::new(peers.clone()),
             log_store,
             state_machine,
@@ -122,6 +123,7 @@ impl Consensus {
             peers,
             ready: Arc::new(AtomicBool::new(false)),
             request_timeout: opts.request_timeout,
+            snapshots,
         };
         node.initialize_if_new(&opts.initial_cluster).await?;
         tokio::spawn(read_index::watch_readiness(node.clone()));
@@ -172,7 +174,10 @@ impl Consensus {
     }
 }
 
-fn raft_config() -> Result<Config, ConsensusError> {
+/// Log entries between snapshots by default.
+pub const DEFAULT_SNAPSHOT_COUNT: u64 = 10_000;
+
+fn raft_config(snapshot_count: u64) -> Result<Config, ConsensusError> {
     let config = Config {
         cluster_name: "keelson".into(),
         heartbeat_interval: 100,
@@ -180,9 +185,11 @@ fn raft_config() -> Result<Config, ConsensusError> {
         election_timeout_max: 800,
         // Bounds one append-entries message (see the peer server's body limit).
         max_payload_entries: 32,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(10_000),
-        max_in_snapshot_log_to_keep: 1_000,
-        purge_batch_size: 1_000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_count.max(1)),
+        // Entries kept behind a snapshot, so a member a little behind still catches up
+        // from the log instead of a whole snapshot.
+        max_in_snapshot_log_to_keep: (snapshot_count / 10).min(1_000),
+        purge_batch_size: (snapshot_count / 10).clamp(1, 1_000),
         ..Default::default()
     };
     config

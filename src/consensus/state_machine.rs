@@ -233,22 +233,7 @@ impl StateMachine {
     }
 
     fn write_position(&self, write: &mut StateWrite) -> Result<(), RaftStorageError> {
-        let encode_err = |e: keelson_proto::CodecError| {
-            io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e)
-        };
-        write.put_meta(
-            META_APPLIED,
-            keelson_proto::encode(&self.applied).map_err(encode_err)?,
-        );
-        write.put_meta(
-            META_MEMBERSHIP,
-            keelson_proto::encode(&self.membership).map_err(encode_err)?,
-        );
-        write.put_meta(
-            META_REVISION,
-            keelson_proto::encode(&self.revision).map_err(encode_err)?,
-        );
-        Ok(())
+        write_position(write, &self.applied, &self.membership, self.revision)
     }
 
     async fn publish(&self, applied: Applied) {
@@ -278,6 +263,54 @@ impl StateMachine {
             requests,
         })
     }
+}
+
+fn write_position(
+    write: &mut StateWrite,
+    applied: &Option<LogId>,
+    membership: &StoredMembership,
+    revision: u64,
+) -> Result<(), RaftStorageError> {
+    let encode_err =
+        |e: keelson_proto::CodecError| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e);
+    write.put_meta(
+        META_APPLIED,
+        keelson_proto::encode(applied).map_err(encode_err)?,
+    );
+    write.put_meta(
+        META_MEMBERSHIP,
+        keelson_proto::encode(membership).map_err(encode_err)?,
+    );
+    write.put_meta(
+        META_REVISION,
+        keelson_proto::encode(&revision).map_err(encode_err)?,
+    );
+    Ok(())
+}
+
+/// The whole state a snapshot describes, as one write into an empty state tree: its
+/// objects and applied-request table, at `applied` under `membership`. Used to install a
+/// snapshot from the leader and to restore a backup.
+pub(super) fn snapshot_state(
+    payload: &SnapshotPayload,
+    applied: &Option<LogId>,
+    membership: &StoredMembership,
+) -> Result<StateWrite, RaftStorageError> {
+    let mut write = StateWrite::default();
+    for (key, revision, value) in &payload.objects {
+        write.put_object(
+            key,
+            &StoredValue {
+                revision: *revision,
+                value: value.clone(),
+            },
+        );
+    }
+    for (id, record) in &payload.requests {
+        write.put_request(*id, record.clone());
+    }
+    write_position(&mut write, applied, membership, payload.revision)?;
+    Ok(write)
 }
 
 /// The revision of the last applied write, as stored (read before the node starts).
@@ -395,23 +428,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.tree
             .clear()
             .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        let mut write = StateWrite::default();
-        for (key, revision, value) in &payload.objects {
-            write.put_object(
-                key,
-                &StoredValue {
-                    revision: *revision,
-                    value: value.clone(),
-                },
-            );
-        }
-        for (id, record) in &payload.requests {
-            write.put_request(*id, record.clone());
-        }
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.revision = payload.revision;
-        self.write_position(&mut write)?;
+        let write = snapshot_state(&payload, &self.applied, &self.membership)?;
         self.tree
             .apply(write)
             .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
@@ -425,6 +445,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .write(meta, &payload)
             .await
             .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        tracing::info!(snapshot = %meta.snapshot_id, objects = payload.objects.len(), revision = self.revision, "installed a snapshot from the leader");
         self.publish(Applied::Reset {
             revision: self.revision,
         })

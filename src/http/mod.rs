@@ -5,9 +5,9 @@
 //! → the kind's engine (validation, storage) → encoding. Errors leave through
 //! [`status::ApiError`], the only place that builds metav1.Status bodies.
 
+mod admin;
 pub mod discovery;
 pub mod health;
-mod members;
 pub mod negotiate;
 mod patch;
 mod protobuf;
@@ -132,9 +132,8 @@ async fn pipeline(
     let body = read_body(payload).await?;
     let format = response_format(req.headers().get("accept").and_then(|v| v.to_str().ok()))?;
     if !info.is_resource_request {
-        if let Some(rest) = info.path.strip_prefix("/keelson/v1/members") {
-            let member = rest.strip_prefix('/').filter(|m| !m.is_empty());
-            return members::serve(&info.verb, member, &body, &state).await;
+        if info.path.starts_with("/keelson/") {
+            return admin::serve(&info.verb, &info.path, &body, &state).await;
         }
         return non_resource(&info, &query, format, &state);
     }

@@ -3,10 +3,11 @@
 //! - `GET /keelson/v1/members`: every member's status as it reports it;
 //! - `POST /keelson/v1/members` with `{"id": 4, "peerURL": "https://host:port"}`: add a
 //!   member (it catches up as a learner, then votes);
-//! - `DELETE /keelson/v1/members/{id}`: remove a member.
+//! - `DELETE /keelson/v1/members/{id}`: remove a member;
+//! - `GET /keelson/v1/snapshot`: a snapshot taken now, as a file (a backup).
 //!
 //! Authorization admits only `system:masters`. Errors are metav1.Status like every other
-//! answer; `keelson member` is the client.
+//! answer; `keelson member` and `keelson snapshot save` are the clients.
 
 use actix_web::HttpResponse;
 use keelson_proto::peer::{MemberStatus, MembershipChange};
@@ -26,8 +27,48 @@ struct AddMember {
     peer_url: String,
 }
 
-/// Serves `/keelson/v1/members[/{id}]` for `method`.
+/// Serves `/keelson/v1/...` for `method`.
 pub async fn serve(
+    method: &str,
+    path: &str,
+    body: &[u8],
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    if path == "/keelson/v1/snapshot" {
+        return match method {
+            "get" => snapshot(state).await,
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+    }
+    let Some(rest) = path.strip_prefix("/keelson/v1/members") else {
+        return Err(ApiError::NoSuchPath);
+    };
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return Err(ApiError::NoSuchPath);
+    }
+    let member = rest.strip_prefix('/').filter(|m| !m.is_empty());
+    members(method, member, body, state).await
+}
+
+/// A fresh snapshot's file, whole: `keelson snapshot save` writes it to disk.
+async fn snapshot(state: &AppState) -> Result<HttpResponse, ApiError> {
+    use tokio::io::AsyncReadExt;
+    let (meta, mut file) = state
+        .consensus
+        .fresh_snapshot()
+        .await
+        .map_err(RegistryError::from)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .await
+        .map_err(|e| RegistryError::internal(format!("reading the snapshot file: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("X-Keelson-Snapshot", meta.snapshot_id))
+        .body(bytes))
+}
+
+async fn members(
     method: &str,
     member: Option<&str>,
     body: &[u8],
