@@ -10,7 +10,7 @@
 #              (1..3) serves the API on BASE_PORT+i and Raft on BASE_PORT+3+i.
 # Environment:
 #   KEELSON             keelson binary (default <repo>/target/release/keelson)
-#   HAPROXY             haproxy binary (default: haproxy on PATH)
+#   HAPROXY             haproxy binary (default: haproxy on PATH, else /usr/sbin/haproxy)
 #   KEELSON_SERVE_ARGS  extra flags for every `keelson serve` (word-split)
 # Stop the cluster with: cluster/local-down.sh DIR
 set -euo pipefail
@@ -30,7 +30,7 @@ if [[ ! -x $KEELSON ]]; then
   echo "build it with: (cd $REPO && cargo build --release), or set KEELSON=/path/to/keelson" >&2
   exit 2
 fi
-HAPROXY=${HAPROXY:-haproxy}
+HAPROXY=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
 if ! command -v "$HAPROXY" >/dev/null; then
   echo "haproxy not found; install it with: apt-get install haproxy (or set HAPROXY=/path/to/haproxy)" >&2
   exit 2

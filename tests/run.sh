@@ -7,9 +7,13 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v kubectl >/dev/null || { echo "tests/run.sh: kubectl (v1.30 or newer) is required on PATH; install it from your distribution or the Kubernetes package repository" >&2; exit 2; }
 command -v curl >/dev/null || need_apt+=(curl)
+# The high-availability tests run three replicas behind HAProxy (cluster/local-up.sh).
+command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || need_apt+=(haproxy)
 if ((${#need_apt[@]})); then
   echo "tests/run.sh: installing ${need_apt[*]} with apt-get" >&2
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 echo "tests/run.sh: building and testing (release profile, shared with the binary)" >&2
