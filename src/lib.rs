@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod consensus;
+pub mod controllers;
 pub mod http;
 pub mod kinds;
 pub mod node;

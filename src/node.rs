@@ -7,12 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix::Actor as _;
 use anyhow::Context as _;
 use serde_json::json;
 
 use crate::consensus::membership::parse_initial_cluster;
 use crate::consensus::state_machine::stored_revision;
 use crate::consensus::{applied, peer, Consensus, ConsensusOptions, InitialCluster};
+use crate::controllers::{self, manager::ControllerManager};
 use crate::http::{self, AppState};
 use crate::pki::{Pki, PkiOptions};
 use crate::registry::{Registry, RegistryError};
@@ -152,6 +154,17 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     let registry = Arc::new(Registry::new(readers, consensus.clone()));
     let bootstrapped = Arc::new(AtomicBool::new(false));
     actix::spawn(bootstrap_namespaces(registry.clone(), bootstrapped.clone()));
+    let api_port = opts
+        .listen
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(6443);
+    let identity = controllers::Identity {
+        node_id: opts.node_id,
+        ip: advertise.clone(),
+        port: api_port,
+    };
+    ControllerManager::new(registry.clone(), identity).start();
 
     let tls = pki.server_tls_config()?;
     let kubeconfig =
