@@ -56,7 +56,7 @@ impl ControllerManager {
             return;
         };
         self.busy = true;
-        let renew_identity = self.ticks % IDENTITY_EVERY == 0;
+        let renew_identity = self.ticks.is_multiple_of(IDENTITY_EVERY);
         self.ticks = self.ticks.wrapping_add(1);
         let registry = self.registry.clone();
         let identity = self.identity.clone();
