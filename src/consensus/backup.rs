@@ -18,7 +18,7 @@ use openraft::{BasicNode, Membership, Vote};
 use super::log_store::LogStore;
 use super::peer::client::base_url;
 use super::snapshot::{read_all, SnapshotFiles};
-use super::state_machine::snapshot_state;
+use super::state_position::snapshot_state;
 use super::types::{NodeId, SnapshotMeta, StoredMembership};
 use super::{Consensus, ConsensusError};
 use crate::storage::keyspace::META_APPLIED;

@@ -22,7 +22,9 @@ pub mod peer;
 mod read_index;
 mod requests;
 pub mod snapshot;
+mod snapshot_builder;
 pub mod state_machine;
+mod state_position;
 pub mod types;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -141,11 +143,6 @@ impl Consensus {
     /// The revision of the last write applied on this replica (no read index).
     pub fn applied_revision(&self) -> u64 {
         self.revision.load(Ordering::Acquire)
-    }
-
-    /// Whether this replica knows a leader.
-    pub fn has_leader(&self) -> bool {
-        self.raft.metrics().borrow().current_leader.is_some()
     }
 
     /// Whether this replica had a leader and had applied up to the leader's read index at

@@ -16,12 +16,15 @@ use keelson_proto::{
     Batch, BatchResult, Command, CommandResult, EntryData, EntryResult, Precondition,
 };
 use openraft::storage::{RaftStateMachine, Snapshot};
-use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder};
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 
 use super::applied::{Applied, AppliedSender};
 use super::log_store::io_error;
 use super::requests::RequestTable;
 use super::snapshot::{read_all, SnapshotFiles, SnapshotPayload};
+use super::snapshot_builder::SnapshotBuilder;
+pub use super::state_position::stored_revision;
+use super::state_position::{read_meta, snapshot_state, write_position};
 use super::types::{LogId, RaftStorageError, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::storage::keyspace::{META_APPLIED, META_MEMBERSHIP, META_REVISION};
 use crate::storage::{Change, StateTree, StateWrite, StoredValue};
@@ -265,74 +268,6 @@ impl StateMachine {
     }
 }
 
-fn write_position(
-    write: &mut StateWrite,
-    applied: &Option<LogId>,
-    membership: &StoredMembership,
-    revision: u64,
-) -> Result<(), RaftStorageError> {
-    let encode_err =
-        |e: keelson_proto::CodecError| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e);
-    write.put_meta(
-        META_APPLIED,
-        keelson_proto::encode(applied).map_err(encode_err)?,
-    );
-    write.put_meta(
-        META_MEMBERSHIP,
-        keelson_proto::encode(membership).map_err(encode_err)?,
-    );
-    write.put_meta(
-        META_REVISION,
-        keelson_proto::encode(&revision).map_err(encode_err)?,
-    );
-    Ok(())
-}
-
-/// The whole state a snapshot describes, as one write into an empty state tree: its
-/// objects and applied-request table, at `applied` under `membership`. Used to install a
-/// snapshot from the leader and to restore a backup.
-pub(super) fn snapshot_state(
-    payload: &SnapshotPayload,
-    applied: &Option<LogId>,
-    membership: &StoredMembership,
-) -> Result<StateWrite, RaftStorageError> {
-    let mut write = StateWrite::default();
-    for (key, revision, value) in &payload.objects {
-        write.put_object(
-            key,
-            &StoredValue {
-                revision: *revision,
-                value: value.clone(),
-            },
-        );
-    }
-    for (id, record) in &payload.requests {
-        write.put_request(*id, record.clone());
-    }
-    write_position(&mut write, applied, membership, payload.revision)?;
-    Ok(write)
-}
-
-/// The revision of the last applied write, as stored (read before the node starts).
-pub fn stored_revision(tree: &StateTree) -> Result<u64, RaftStorageError> {
-    Ok(read_meta(tree, META_REVISION)?.unwrap_or(0))
-}
-
-fn read_meta<T: serde::de::DeserializeOwned>(
-    tree: &StateTree,
-    name: &str,
-) -> Result<Option<T>, RaftStorageError> {
-    let bytes = tree
-        .meta(name)
-        .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
-    bytes
-        .map(|b| {
-            keelson_proto::decode(&b)
-                .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
-        })
-        .transpose()
-}
-
 fn holds(precondition: &Precondition, current: &StoredValue) -> bool {
     precondition
         .revision
@@ -465,40 +400,5 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta,
             snapshot: Box::new(file),
         }))
-    }
-}
-
-/// Writes a snapshot collected by [`StateMachine::get_snapshot_builder`] to its file.
-pub struct SnapshotBuilder {
-    files: SnapshotFiles,
-    meta: SnapshotMeta,
-    payload: Result<SnapshotPayload, RaftStorageError>,
-}
-
-impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
-    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
-        let payload = std::mem::replace(&mut self.payload, Ok(SnapshotPayload::default()))?;
-        let subject = || ErrorSubject::Snapshot(Some(self.meta.signature()));
-        self.files
-            .write(&self.meta, &payload)
-            .await
-            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        let (meta, file) = self
-            .files
-            .open_current()
-            .await
-            .map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?
-            .ok_or_else(|| {
-                io_error(
-                    subject(),
-                    ErrorVerb::Read,
-                    &std::io::Error::other("snapshot vanished after writing"),
-                )
-            })?;
-        tracing::info!(snapshot = %meta.snapshot_id, objects = payload.objects.len(), "built snapshot");
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(file),
-        })
     }
 }
