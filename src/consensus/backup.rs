@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use openraft::storage::RaftLogStorage;
-use openraft::{BasicNode, Membership, Vote};
+use openraft::{Membership, Vote};
 
 use super::log_store::LogStore;
-use super::peer::client::base_url;
+use super::membership::nodes_of;
 use super::snapshot::{read_all, SnapshotFiles};
 use super::state_position::snapshot_state;
 use super::types::{NodeId, SnapshotMeta, StoredMembership};
@@ -82,17 +82,7 @@ pub async fn restore(
         ConsensusError::Refused(format!("{} is not a keelson snapshot: {e}", file.display()))
     })?;
     let voters: BTreeSet<NodeId> = members.keys().copied().collect();
-    let nodes: BTreeMap<NodeId, BasicNode> = members
-        .iter()
-        .map(|(id, url)| {
-            (
-                *id,
-                BasicNode {
-                    addr: base_url(url),
-                },
-            )
-        })
-        .collect();
+    let nodes = nodes_of(members);
     let membership = StoredMembership::new(meta.last_log_id, Membership::new(vec![voters], nodes));
     let write =
         snapshot_state(&payload, &meta.last_log_id, &membership).map_err(|e| storage(&e))?;

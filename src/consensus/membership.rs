@@ -62,6 +62,21 @@ pub fn parse_initial_cluster(text: &str) -> Result<BTreeMap<NodeId, String>, Str
     Ok(members)
 }
 
+/// The Raft nodes for members given as node id → peer URL.
+pub(super) fn nodes_of(members: &BTreeMap<NodeId, String>) -> BTreeMap<NodeId, BasicNode> {
+    members
+        .iter()
+        .map(|(id, url)| {
+            (
+                *id,
+                BasicNode {
+                    addr: base_url(url),
+                },
+            )
+        })
+        .collect()
+}
+
 impl Consensus {
     pub(super) async fn initialize_if_new(
         &self,
@@ -95,17 +110,7 @@ impl Consensus {
                 self.node_id
             )));
         }
-        let nodes: BTreeMap<NodeId, BasicNode> = members
-            .iter()
-            .map(|(id, url)| {
-                (
-                    *id,
-                    BasicNode {
-                        addr: base_url(url),
-                    },
-                )
-            })
-            .collect();
+        let nodes = nodes_of(members);
         tracing::info!(members = ?members, "forming a new cluster");
         self.raft
             .initialize(nodes)

@@ -17,10 +17,8 @@ mod resource;
 pub mod status;
 pub mod table;
 
-use std::any::Any;
 use std::sync::Arc;
 
-use actix_web::dev::Extensions;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -28,7 +26,7 @@ use tracing::Instrument;
 
 use crate::consensus::Consensus;
 use crate::pipeline::{admission, authn, authz};
-use crate::pki::{subject_of, CertSubject};
+use crate::pki::CertSubject;
 use crate::registry::Registry;
 use negotiate::{response_format, Format};
 use query::Query;
@@ -49,22 +47,6 @@ pub struct AppState {
     pub bootstrapped: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// Records the verified client certificate's subject on the connection.
-fn on_connect(connection: &dyn Any, data: &mut Extensions) {
-    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
-    let Some(tls) = connection.downcast_ref::<Tls>() else {
-        return;
-    };
-    let (_, session) = tls.get_ref();
-    if let Some(subject) = session
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .and_then(|cert| subject_of(cert))
-    {
-        data.insert(subject);
-    }
-}
-
 /// Serves the API on `listen` until the process is asked to stop.
 pub async fn serve(
     state: AppState,
@@ -77,7 +59,7 @@ pub async fn serve(
             .app_data(state.clone())
             .default_service(web::to(dispatch))
     })
-    .on_connect(on_connect)
+    .on_connect(crate::pki::record_client_subject)
     .shutdown_timeout(2)
     .bind_rustls_0_23(listen, tls)?
     .run()

@@ -13,6 +13,7 @@
 //! (rustls configuration), `files` (paths and atomic writes).
 
 mod authority;
+mod connection;
 mod error;
 mod files;
 mod inspect;
@@ -27,6 +28,7 @@ mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use connection::record_client_subject;
 pub use error::PkiError;
 pub use inspect::{subject_of, CertSubject};
 pub use leaf::PEER_ORGANIZATION;

@@ -5,10 +5,9 @@
 //! message, hands it to Raft or to the [`Consensus`] handle, and encodes the reply. A body
 //! that does not decode gets 400 and changes nothing.
 
-use std::any::Any;
 use std::future::Future;
 
-use actix_web::dev::{Extensions, Server};
+use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use keelson_proto::peer::{paths, MembershipChange, ReadIndexRequest, StatusRequest};
@@ -20,7 +19,7 @@ use tracing::Instrument;
 
 use crate::consensus::types::{NodeId, TypeConfig};
 use crate::consensus::Consensus;
-use crate::pki::{subject_of, CertSubject, PEER_ORGANIZATION};
+use crate::pki::{record_client_subject, CertSubject, PEER_ORGANIZATION};
 
 /// Raft messages are bounded by the entries per append (see `raft_config`) times the
 /// largest entry, and snapshot chunks by `snapshot_max_chunk_size`.
@@ -39,27 +38,12 @@ pub fn serve(
             .app_data(web::PayloadConfig::new(MAX_MESSAGE_BYTES))
             .default_service(web::to(dispatch))
     })
-    .on_connect(record_subject)
+    .on_connect(record_client_subject)
     .workers(2)
     .shutdown_timeout(1)
     .bind_rustls_0_23(listen, tls)?
     .run();
     Ok(server)
-}
-
-fn record_subject(connection: &dyn Any, data: &mut Extensions) {
-    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
-    let Some(tls) = connection.downcast_ref::<Tls>() else {
-        return;
-    };
-    let (_, session) = tls.get_ref();
-    if let Some(subject) = session
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .and_then(|cert| subject_of(cert))
-    {
-        data.insert(subject);
-    }
 }
 
 async fn dispatch(
