@@ -60,6 +60,18 @@ impl Api {
         }
     }
 
+    /// The member list (`GET /keelson/v1/members`) this keelson reports, answered
+    /// within 2 s.
+    pub async fn members(&self) -> Result<serde_json::Value, String> {
+        let req = self
+            .http
+            .get(format!("{}/keelson/v1/members", self.base))
+            .header("accept", "application/json")
+            .timeout(Duration::from_secs(2));
+        let body = answer(req.send().await).await?;
+        serde_json::from_slice(&body).map_err(|e| format!("member list is not JSON: {e}"))
+    }
+
     /// Creates namespace `name`; one that exists already is fine.
     pub async fn create_namespace(&self, name: &str) -> Result<(), String> {
         let body =

@@ -1,5 +1,6 @@
 //! The facts recorded with each run: date, machine (cores, memory, CPU, kernel), the
-//! keelson commit and the etcd version, so that runs in docs/benchmarks.md compare.
+//! keelson commit, the etcd version and the load average at the start, so that runs in
+//! docs/benchmarks.md compare.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,6 +13,8 @@ pub struct Facts {
     pub kernel: String,
     pub commit: String,
     pub etcd: String,
+    /// The load averages when the run started (other work on the machine shows here).
+    pub load: String,
 }
 
 /// Gathers the facts; anything unreadable is "unknown".
@@ -30,14 +33,16 @@ pub fn gather(repo: &Path, etcd_bin: &Path) -> Facts {
         etcd: output(&etcd_bin.to_string_lossy(), &["--version"])
             .and_then(|v| v.lines().next().map(str::to_string))
             .unwrap_or_else(unknown),
+        load: loadavg(),
     }
 }
 
 impl Facts {
     pub fn markdown(&self) -> String {
         format!(
-            "- machine: {} cores (nproc), MemTotal {}, {}, Linux {}\n- keelson commit: {}\n- etcd: {}\n",
-            self.cores, self.memory, self.cpu, self.kernel, self.commit, self.etcd
+            "- machine: {} cores (nproc), MemTotal {}, {}, Linux {}\n- keelson commit: {}\n- etcd: {}\n\
+             - load average (1, 5, 15 min) at the start: {}\n",
+            self.cores, self.memory, self.cpu, self.kernel, self.commit, self.etcd, self.load
         )
     }
 }
@@ -73,4 +78,12 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
 
 fn unknown() -> String {
     "unknown".into()
+}
+
+/// The 1, 5 and 15 minute load averages from /proc/loadavg, e.g. "1.93 1.90 1.83".
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(unknown)
 }

@@ -113,7 +113,8 @@ impl Child {
         false
     }
 
-    fn kill(&mut self) {
+    /// Sends SIGKILL (unless it has exited already) and reaps the process.
+    pub fn kill(&mut self) {
         if self.exited().is_none() {
             self.signal(libc::SIGKILL);
             self.exited = self.child.wait().ok();
@@ -152,6 +153,54 @@ pub fn cpu_time(pid: &str) -> Option<Duration> {
 pub fn free_addr() -> Result<SocketAddr> {
     let l = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(l.local_addr()?)
+}
+
+/// The first of `count` consecutive loopback ports that were all free a moment ago,
+/// from a start in 10000..20000: below the kernel's ephemeral range (so outgoing client
+/// connections do not take them while a process is down) and apart from the 20000..40000
+/// the high-availability tests use. Needed where a server must come back on its port.
+pub fn free_port_block(count: u16) -> Result<u16> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos()
+        ^ std::process::id().wrapping_mul(0x9e37_79b9);
+    for attempt in 0..50u32 {
+        let spread = u32::from(10_000 - count);
+        let base = 10_000 + (seed.wrapping_add(attempt.wrapping_mul(7919)) % spread) as u16;
+        let held: Vec<TcpListener> = (base..base + count)
+            .map_while(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+            .collect();
+        if held.len() == usize::from(count) {
+            return Ok(base);
+        }
+    }
+    anyhow::bail!("found no {count} consecutive free loopback ports in 10000..20000 in 50 tries")
+}
+
+/// Whether `pid` is a live process (not a zombie) with `arg` as one of its arguments:
+/// how a process started by a script is recognised before it is signalled, so that a
+/// PID reused by another program is never touched.
+pub fn pid_runs_with_arg(pid: u32, arg: &str) -> bool {
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie = state
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_none_or(|s| s == "Z" || s == "X");
+    if zombie {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+}
+
+/// Sends `sig` to `pid`.
+pub fn signal_pid(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) has no memory effects; callers pass only PIDs of processes
+        // this run started (checked with `pid_runs_with_arg` or owned as a `Child`).
+        unsafe { libc::kill(pid, sig) };
+    }
 }
 
 /// Disk space a directory takes, as `du` counts it (allocated blocks), in bytes.

@@ -166,7 +166,8 @@ pub fn append_section(path: &Path, section: &str) -> Result<()> {
         text = String::from(
             "# Benchmarks\n\nFull runs of `benches/run.sh`, oldest first: keelson and a single-node etcd \
              (Debian's etcd-server) started side by side on loopback by the benchmark itself, on the same \
-             disk and the same cores, each driven with the same closed-loop load. The ratio column is \
+             disk and the same cores, each driven with the same closed-loop load; then three keelson \
+             replicas behind HAProxy against a three-member etcd. The ratio column is \
              keelson ÷ etcd: above 1 is better for rates, below 1 is better for times and sizes. \
              See benches/README.md for what each figure measures.\n",
         );

@@ -10,6 +10,9 @@
 //!
 //! Both run at once on the same cores and disk, so the numbers are a pair; the run's
 //! own client shares those cores too.
+//!
+//! [`three`] measures three keelson replicas behind HAProxy against a three-member etcd
+//! in the same way, then leader failover ([`failover`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +26,9 @@ use crate::keelson_api::{CreateConfigMap, GetConfigMap};
 use crate::keelson_node::KeelsonNode;
 use crate::report::{Report, Unit};
 
+mod failover;
 mod footprint;
+pub mod three;
 
 /// How long and how hard each figure is measured.
 #[derive(Clone, Debug)]
@@ -40,6 +45,20 @@ pub struct Settings {
     pub load_limit: Duration,
     pub ready_limit: Duration,
     pub stop_grace: Duration,
+    /// Three replicas: write concurrencies (through HAProxy; etcd clients spread over
+    /// the members the same way).
+    pub cluster_concurrency: Vec<usize>,
+    /// Three replicas: leader kills in the failover figure.
+    pub kills: usize,
+    /// Three replicas: closed-loop writers during the failovers.
+    pub failover_writers: usize,
+    /// Three replicas: how long writers run before each kill.
+    pub settle: Duration,
+    /// Three replicas: a kill after which no write is acknowledged for this long counts
+    /// as this long (and is noted), and the run goes on.
+    pub resume_limit: Duration,
+    /// Three replicas: also kill etcd's leader, for the same figure.
+    pub etcd_failover: bool,
 }
 
 impl Settings {
@@ -57,7 +76,28 @@ impl Settings {
             load_limit: Duration::from_secs(q(30, 600)),
             ready_limit: Duration::from_secs(q(30, 120)),
             stop_grace: Duration::from_secs(10),
+            cluster_concurrency: vec![1, 16, 64, 256],
+            kills: if quick { 3 } else { 20 },
+            failover_writers: 16,
+            settle: Duration::from_secs(1),
+            resume_limit: Duration::from_secs(30),
+            etcd_failover: true,
         }
+    }
+
+    /// One paragraph for the three-replica part of the report.
+    pub fn describe_three(&self) -> String {
+        format!(
+            "closed loop, one connection per client; {} s per point after a {} s warm-up; \
+             1 KiB values; keelson clients through HAProxy (leastconn), etcd clients each on \
+             one member's endpoint with as many on the leader as HAProxy put on keelson's; \
+             failover: {} leader kills (SIGKILL) under {} writers, {} s of writes before each",
+            self.point.as_secs(),
+            self.warmup.as_secs(),
+            self.kills,
+            self.failover_writers,
+            self.settle.as_secs_f64()
+        )
     }
 
     /// One paragraph for the report.
@@ -88,6 +128,8 @@ impl Settings {
 pub struct Binaries {
     pub keelson: PathBuf,
     pub etcd: PathBuf,
+    /// The directory holding cluster/local-up.sh and cluster/local-down.sh.
+    pub cluster_scripts: PathBuf,
 }
 
 /// Runs every figure with processes and data under `work`; fills `report`.
@@ -242,7 +284,7 @@ async fn reads(
 }
 
 /// Server CPU time per successful operation over a whole run (warm-up included), in µs.
-fn cpu_per_op(
+pub(crate) fn cpu_per_op(
     before: Option<Duration>,
     after: Option<Duration>,
     stats: &driver::Stats,

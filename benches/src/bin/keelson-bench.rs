@@ -1,5 +1,6 @@
-//! `keelson-bench`: runs keelson and a single-node etcd side by side and prints the
-//! table of figures (keelson | etcd | ratio); a full run also appends it to
+//! `keelson-bench`: runs keelson and a single-node etcd side by side, then three keelson
+//! replicas behind HAProxy and a three-member etcd (`--topology` picks), and prints the
+//! tables of figures (keelson | etcd | ratio); a full run also appends them to
 //! docs/benchmarks.md. Usually started by `benches/run.sh`, which builds and installs
 //! what this needs. Exits non-zero only when the harness itself fails (a process that
 //! will not start, a crash); slow or failing requests are figures and notes.
@@ -8,17 +9,37 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use keelson_bench::machine;
 use keelson_bench::report::{append_section, Report};
 use keelson_bench::scenario::{self, Binaries, Settings};
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Topology {
+    /// One keelson node against a one-member etcd.
+    Single,
+    /// Three keelson replicas behind HAProxy against a three-member etcd.
+    Three,
+    /// Both, single first.
+    Both,
+}
+
 #[derive(Parser, Debug)]
-#[command(about = "Benchmark keelson against a single-node etcd on this machine")]
+#[command(about = "Benchmark keelson against etcd on this machine: one node each, then three")]
 struct Args {
-    /// Short runs (3 s points, 10,000-object footprint), print only; finishes in under 3 minutes.
+    /// Short runs (3 s points, 10,000-object footprint, 3 leader kills), print only;
+    /// finishes in under 3 minutes.
     #[arg(long)]
     quick: bool,
+    /// Which clusters to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    topology: Topology,
+    /// Leader kills in the three-replica failover figure (default: 20, quick: 3).
+    #[arg(long)]
+    kills: Option<usize>,
+    /// Skip killing etcd's leader (the failover figure then has keelson's side only).
+    #[arg(long)]
+    no_etcd_failover: bool,
     /// The keelson binary.
     #[arg(long, default_value = "target/release/keelson")]
     keelson: PathBuf,
@@ -37,6 +58,9 @@ struct Args {
     /// The keelson checkout whose commit is recorded.
     #[arg(long, default_value = ".")]
     repo: PathBuf,
+    /// Where cluster/local-up.sh and cluster/local-down.sh are (default: REPO/cluster).
+    #[arg(long)]
+    cluster_scripts: Option<PathBuf>,
     /// The command line recorded with the run.
     #[arg(long)]
     command: Option<String>,
@@ -67,10 +91,25 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<()> {
-    let settings = Settings::new(args.quick);
+    let mut settings = Settings::new(args.quick);
+    if let Some(k) = args.kills {
+        settings.kills = k;
+    }
+    settings.etcd_failover = !args.no_etcd_failover;
+    let (single, three) = match args.topology {
+        Topology::Single => (true, false),
+        Topology::Three => (false, true),
+        Topology::Both => (true, true),
+    };
     let bins = Binaries {
         keelson: absolute(&args.keelson)?,
         etcd: which(&args.etcd)?,
+        cluster_scripts: absolute(
+            &args
+                .cluster_scripts
+                .clone()
+                .unwrap_or_else(|| args.repo.join("cluster")),
+        )?,
     };
     std::fs::create_dir_all(&args.work_dir)
         .with_context(|| format!("creating {}", args.work_dir.display()))?;
@@ -83,33 +122,72 @@ async fn run(args: Args) -> Result<()> {
         work.path().display()
     );
     let facts = machine::gather(&args.repo, &bins.etcd);
-    let mut report = Report::default();
-    let outcome = scenario::run(&settings, &bins, work.path(), &mut report).await;
-    if args.keep {
-        eprintln!("keeping {}", work.keep().display());
-    }
-    outcome?;
-
     let command = args
         .command
+        .clone()
         .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" "));
     let mut section = format!(
-        "## Run of {}\n\n{}- command: `{command}`\n- settings: {}\n\n",
+        "## Run of {}\n\n{}- command: `{command}`\n",
         facts.date,
         facts.markdown(),
-        settings.describe()
     );
-    section.push_str(&report.table());
-    if !report.notes.is_empty() {
-        section.push_str("\nNotes from the run:\n\n");
-        section.push_str(&report.notes_markdown());
+    if single {
+        let mut report = Report::default();
+        let outcome = scenario::run(&settings, &bins, work.path(), &mut report).await;
+        if let Err(e) = outcome {
+            keep_if_asked(&args, work);
+            return Err(e);
+        }
+        section.push_str(&format!("- settings: {}\n\n", settings.describe()));
+        push_report(&mut section, &report);
     }
+    if three {
+        // The load average over the last minute, just before this part: how busy the
+        // machine was (the single-node part, when it ran, is most of it).
+        let load = machine::loadavg();
+        let mut report = Report::default();
+        let outcome =
+            scenario::three::run(&settings, &bins, &work.path().join("three"), &mut report).await;
+        if let Err(e) = outcome {
+            if single {
+                println!("{section}");
+                eprintln!("keelson-bench: the single-node section above was not appended");
+            }
+            keep_if_asked(&args, work);
+            return Err(e.context("three replicas"));
+        }
+        if single {
+            section.push('\n');
+        }
+        section.push_str(&format!(
+            "### Three replicas: keelson ×3 behind HAProxy vs etcd ×3\n\n\
+             - settings: {}\n- load average before this part: {load}\n\n",
+            settings.describe_three()
+        ));
+        push_report(&mut section, &report);
+    }
+    keep_if_asked(&args, work);
     println!("{section}");
     if !args.quick {
         append_section(&args.out, &section)?;
         eprintln!("appended to {}", args.out.display());
     }
     Ok(())
+}
+
+/// The table and its notes.
+fn push_report(section: &mut String, report: &Report) {
+    section.push_str(&report.table());
+    if !report.notes.is_empty() {
+        section.push_str("\nNotes from the run:\n\n");
+        section.push_str(&report.notes_markdown());
+    }
+}
+
+fn keep_if_asked(args: &Args, work: tempfile::TempDir) {
+    if args.keep {
+        eprintln!("keeping {}", work.keep().display());
+    }
 }
 
 fn absolute(p: &std::path::Path) -> Result<PathBuf> {
