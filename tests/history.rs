@@ -111,5 +111,9 @@ async fn watch_resumes_inside_the_window_and_expires_outside() {
     // Nothing was lost: the list is at or after the last acknowledged write (the built-in
     // controllers renew their Leases in the background, so later revisions exist).
     let (_, list) = server.get("/api/v1/namespaces/hist/configmaps").await;
-    assert!(rv_of(&list) >= last, "list at {} before the last write {last}", rv_of(&list));
+    assert!(
+        rv_of(&list) >= last,
+        "list at {} before the last write {last}",
+        rv_of(&list)
+    );
 }

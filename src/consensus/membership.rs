@@ -191,9 +191,13 @@ impl Consensus {
                     addr: base_url(&address),
                 };
                 tracing::info!(id, %address, "adding a learner; it catches up before it votes");
+                // Everything acknowledged before this call must reach the new member
+                // before it votes (openraft's own wait stops 5,000 entries short).
+                let target = self.raft.metrics().borrow().last_log_index;
                 if let Err(e) = self.raft.add_learner(id, node, true).await {
                     return Err(membership_error(e));
                 }
+                self.wait_for_learner(id, target).await?;
                 self.raft
                     .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
                     .await
@@ -206,6 +210,24 @@ impl Consensus {
             }
         };
         result.map(|_| ()).map_err(membership_error)
+    }
+
+    /// Waits until the leader has replicated up to `target` to learner `id`.
+    async fn wait_for_learner(&self, id: NodeId, target: Option<u64>) -> Result<(), PeerError> {
+        let matched = move |m: &openraft::RaftMetrics<NodeId, BasicNode>| {
+            m.replication
+                .as_ref()
+                .and_then(|r| r.get(&id))
+                .and_then(|log| log.as_ref())
+                .map(|log| log.index)
+                >= target
+        };
+        self.raft
+            .wait(Some(CHANGE_TIMEOUT))
+            .metrics(matched, "learner caught up")
+            .await
+            .map(|_| ())
+            .map_err(|e| PeerError::Unavailable(format!("member {id} did not catch up: {e}")))
     }
 
     /// This replica's view of itself.

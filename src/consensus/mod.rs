@@ -69,7 +69,9 @@ pub struct Consensus {
     revision: Arc<AtomicU64>,
     batcher: batcher::Batcher,
     peers: PeerClient,
+    /// Whether the last readiness check succeeded, and the revision it reached.
     ready: Arc<AtomicBool>,
+    ready_revision: Arc<AtomicU64>,
     request_timeout: Duration,
     snapshots: SnapshotFiles,
 }
@@ -124,6 +126,7 @@ impl Consensus {
             batcher,
             peers,
             ready: Arc::new(AtomicBool::new(false)),
+            ready_revision: Arc::new(AtomicU64::new(0)),
             request_timeout: opts.request_timeout,
             snapshots,
         };
@@ -145,10 +148,13 @@ impl Consensus {
         self.revision.load(Ordering::Acquire)
     }
 
-    /// Whether this replica had a leader and had applied up to the leader's read index at
-    /// its last check (for /readyz).
-    pub fn is_caught_up(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+    /// When this replica had a leader and had applied up to the leader's read index at its
+    /// last check (for /readyz): the revision it had reached then. The caches serve reads,
+    /// so readiness also needs them at that revision (see the raft health check).
+    pub fn caught_up_at(&self) -> Option<u64> {
+        self.ready
+            .load(Ordering::Acquire)
+            .then(|| self.ready_revision.load(Ordering::Acquire))
     }
 
     pub async fn shutdown(&self) {

@@ -94,10 +94,11 @@ impl Consensus {
 pub(super) async fn watch_readiness(node: Consensus) {
     loop {
         let started = Instant::now();
-        let caught_up = node
-            .linearizable_revision_within(READINESS_LIMIT)
-            .await
-            .is_ok();
+        let checked = node.linearizable_revision_within(READINESS_LIMIT).await;
+        if let Ok(revision) = checked {
+            node.ready_revision.store(revision, Ordering::Release);
+        }
+        let caught_up = checked.is_ok();
         if node.ready.swap(caught_up, Ordering::AcqRel) != caught_up {
             tracing::info!(ready = caught_up, "replica readiness changed");
         }

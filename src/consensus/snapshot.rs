@@ -114,7 +114,15 @@ impl SnapshotFiles {
             source,
         };
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        tokio::fs::File::create(&path).await.map_err(io)
+        // Read and write: chunks are written into it, then installing reads it back.
+        tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .await
+            .map_err(io)
     }
 }
 

@@ -300,11 +300,16 @@ fn health_response(
             name: "log",
             ok: true,
         },
-        // Alive while the process runs; ready only while a leader is known and this
-        // replica had applied up to the leader's read index at its last check.
+        // Alive while the process runs; ready only while a leader is known, this replica
+        // had applied up to the leader's read index at its last check, and its caches
+        // (which serve reads and watches) have caught up to that revision too.
         health::Check {
             name: "raft",
-            ok: endpoint == "livez" || state.consensus.is_caught_up(),
+            ok: endpoint == "livez"
+                || state
+                    .consensus
+                    .caught_up_at()
+                    .is_some_and(|revision| state.registry.applied_revision() >= revision),
         },
         health::Check {
             name: "informer-sync",

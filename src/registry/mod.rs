@@ -100,6 +100,16 @@ impl Registry {
         self.engines.get(group)?.get(resource)
     }
 
+    /// The revision every kind's cache has reached (the router's progress).
+    pub fn applied_revision(&self) -> u64 {
+        // All readers share the router's one progress signal; any of them tells it.
+        self.engines
+            .values()
+            .flat_map(HashMap::values)
+            .next()
+            .map_or(0, |engine| engine.reader().applied_revision())
+    }
+
     pub fn descriptors(&self) -> &[&'static ResourceDescriptor] {
         &self.descriptors
     }

@@ -10,6 +10,7 @@
 //! directory is kept (its path is printed) so the failure can be read afterwards.
 #![allow(dead_code)]
 
+pub mod cluster;
 mod credentials;
 mod http;
 mod kubectl;
