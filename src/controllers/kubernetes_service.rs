@@ -109,8 +109,14 @@ pub async fn reconcile(
             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": identity.port}],
         },
     });
-    match services.create(NAMESPACE, service).await {
-        Ok(_) | Err(RegistryError::AlreadyExists { .. }) => {}
+    // Look in the cache first: a create that finds the Service present would still be a
+    // Raft proposal (and an fsync) on every tick.
+    match services.get(NAMESPACE, NAME, ReadAt::Any).await {
+        Ok(_) => {}
+        Err(RegistryError::NotFound { .. }) => match services.create(NAMESPACE, service).await {
+            Ok(_) | Err(RegistryError::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e),
+        },
         Err(e) => return Err(e),
     }
     let wanted = subsets(&live_endpoints(registry, max_age).await?);

@@ -125,11 +125,7 @@ fn membership_error(e: ConsensusError) -> ApiError {
 
 /// The member list, with each member's lag behind the leader's last log index.
 fn member_list(statuses: &[MemberStatus]) -> Value {
-    let leader = statuses
-        .iter()
-        .find(|s| s.state == "Leader")
-        .or_else(|| statuses.iter().find(|s| s.leader.is_some()));
-    let leader_id = leader.and_then(|s| s.leader.or(Some(s.id)));
+    let leader_id = statuses.iter().find_map(|s| s.leader);
     let leader_last = statuses
         .iter()
         .find(|s| Some(s.id) == leader_id)

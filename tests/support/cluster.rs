@@ -33,9 +33,9 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 
 use super::credentials::{assert_loopback_url, AdminCredentials};
+use super::kubectl::{kubectl_with, PROXY_VARS};
 use super::{
-    free_loopback_addr, kubectl_program, read_json, run_with_timeout, Server, TimedOutput,
-    KUBECTL_TIMEOUT,
+    free_loopback_addr, read_json, run_with_timeout, Server, TimedOutput, KUBECTL_TIMEOUT,
 };
 
 /// The namespace every helper here lists, creates and watches configmaps in.
@@ -548,16 +548,7 @@ impl Cluster {
     /// A kubectl command with the admin kubeconfig (through HAProxy), HOME and the
     /// discovery cache inside DIR, and no proxy settings inherited.
     pub fn kubectl_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(kubectl_program());
-        cmd.args(args)
-            .env("KUBECONFIG", self.kubeconfig())
-            .env("HOME", &self.root)
-            .env("KUBECACHEDIR", self.root.join("kubecache"))
-            .stdin(Stdio::null());
-        for var in PROXY_VARS {
-            cmd.env_remove(var);
-        }
-        cmd
+        kubectl_with(&self.kubeconfig(), &self.root, args)
     }
 
     /// Runs kubectl (at most `KUBECTL_TIMEOUT`) off the async threads.
@@ -617,15 +608,6 @@ impl Drop for Cluster {
         }
     }
 }
-
-const PROXY_VARS: [&str; 6] = [
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -5,27 +5,40 @@ use std::process::{Command, Output, Stdio};
 
 use super::{kubectl_program, run_with_timeout, Server, KUBECTL_TIMEOUT};
 
+/// A kubectl command using `kubeconfig`, with HOME and the discovery cache inside `root`
+/// and no proxy settings inherited (shared by the one-node and the cluster harness).
+pub fn kubectl_with(
+    kubeconfig: &std::path::Path,
+    root: &std::path::Path,
+    args: &[&str],
+) -> Command {
+    let mut cmd = Command::new(kubectl_program());
+    cmd.args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", root)
+        .env("KUBECACHEDIR", root.join("kubecache"))
+        .stdin(Stdio::null());
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Proxy settings a test's child processes must not inherit (all traffic is loopback).
+pub const PROXY_VARS: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 impl Server {
     /// A kubectl command using the admin kubeconfig, with HOME and the discovery cache
     /// inside the test's directory and no proxy settings inherited.
     pub fn kubectl_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(kubectl_program());
-        cmd.args(args)
-            .env("KUBECONFIG", self.kubeconfig())
-            .env("HOME", &self.root)
-            .env("KUBECACHEDIR", self.root.join("kubecache"))
-            .stdin(Stdio::null());
-        for var in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
+        kubectl_with(&self.kubeconfig(), &self.root, args)
     }
 
     /// Runs kubectl (at most `KUBECTL_TIMEOUT`) and returns its output, success or not.
