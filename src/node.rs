@@ -185,9 +185,16 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
         caches_loaded: true,
         bootstrapped,
     };
-    let served = http::serve(app, &opts.listen, tls)
-        .await
-        .with_context(|| format!("serving on {}", opts.listen));
+    let served = tokio::select! {
+        served = http::serve(app, &opts.listen, tls) => {
+            served.with_context(|| format!("serving on {}", opts.listen))
+        }
+        reason = consensus.stopped() => Err(anyhow::anyhow!(
+            "the Raft node stopped: {reason}. Fix the cause (for a full disk, free space in {}) \
+             and start keelson again on the same data dir",
+            opts.data_dir.display()
+        )),
+    };
     peer_handle.stop(true).await;
     consensus.shutdown().await;
     served

@@ -157,6 +157,21 @@ impl Consensus {
             .then(|| self.ready_revision.load(Ordering::Acquire))
     }
 
+    /// Resolves when the Raft node has stopped by itself, with the reason: a storage
+    /// failure (a full disk, an I/O error) ends openraft's core, and a replica in that
+    /// state can neither vote nor serve, so the process must end and be restarted.
+    pub async fn stopped(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &metrics.borrow_and_update().running_state {
+                return fatal.to_string();
+            }
+            if metrics.changed().await.is_err() {
+                return "the Raft node shut down".into();
+            }
+        }
+    }
+
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
     }

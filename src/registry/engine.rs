@@ -242,16 +242,32 @@ impl Engine {
         let key = storage_key(self.desc.storage_prefix, namespace, name);
         let mut at = ReadAt::Any;
         for _ in 0..UPDATE_ATTEMPTS {
-            let current = self.get(namespace, name, at.clone()).await?;
-            let old = current.decode();
-            let plan = hooks::prepare_update(
-                self.desc,
-                change(&old)?,
-                &old,
-                current.revision,
-                namespace,
-                status_only,
-            )?;
+            let read_locally = at == ReadAt::Any;
+            let planned = async {
+                let current = self.get(namespace, name, at.clone()).await?;
+                let old = current.decode();
+                let plan = hooks::prepare_update(
+                    self.desc,
+                    change(&old)?,
+                    &old,
+                    current.revision,
+                    namespace,
+                    status_only,
+                )?;
+                Ok::<_, RegistryError>((current, old, plan))
+            }
+            .await;
+            let (current, old, plan) = match planned {
+                Ok(planned) => planned,
+                // This replica's cache may be behind the cluster: an answer it alone
+                // decided (not found, a stale resourceVersion) is confirmed at the
+                // linearizable revision before the client hears it.
+                Err(_) if read_locally => {
+                    at = ReadAt::Latest;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let precondition = Precondition::at_revision(current.revision);
             let (command, mut result_obj) = match plan {
                 UpdatePlan::Unchanged => return Ok(old),
@@ -299,9 +315,24 @@ impl Engine {
         let key = storage_key(self.desc.storage_prefix, namespace, name);
         let mut at = ReadAt::Any;
         for _ in 0..UPDATE_ATTEMPTS {
-            let current = self.get(namespace, name, at.clone()).await?;
+            let read_locally = at == ReadAt::Any;
+            let checked = async {
+                let current = self.get(namespace, name, at.clone()).await?;
+                self.check_delete_preconditions(&current.decode(), current.revision, opts)?;
+                Ok::<_, RegistryError>(current)
+            }
+            .await;
+            let current = match checked {
+                Ok(current) => current,
+                // As in updates: a local "not found" or failed precondition is
+                // confirmed at the linearizable revision first.
+                Err(_) if read_locally => {
+                    at = ReadAt::Latest;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let mut obj = current.decode();
-            self.check_delete_preconditions(&obj, current.revision, opts)?;
             let precondition = Precondition::at_revision(current.revision);
             let graceful = !object::finalizers(&obj).is_empty()
                 || self.desc.strategy.finalization_pending(&obj);
