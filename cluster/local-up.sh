@@ -12,6 +12,11 @@
 #   KEELSON             keelson binary (default <repo>/target/release/keelson)
 #   HAPROXY             haproxy binary (default: haproxy on PATH, else /usr/sbin/haproxy)
 #   KEELSON_SERVE_ARGS  extra flags for every `keelson serve` (word-split)
+#   KEELSON_HOSTS       three IP addresses, replica i listens on the i-th (default
+#                       127.0.0.1 for all three); HAProxy still binds 127.0.0.1
+#   KEELSON_NETNS       three network namespace names: replica i runs inside the i-th
+#                       (`ip netns exec`), which must already exist and reach
+#                       KEELSON_HOSTS; the chaos harness uses this to cut links
 # Stop the cluster with: cluster/local-down.sh DIR
 set -euo pipefail
 
@@ -33,6 +38,14 @@ fi
 HAPROXY=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
 if ! command -v "$HAPROXY" >/dev/null; then
   echo "haproxy not found; install it with: apt-get install haproxy (or set HAPROXY=/path/to/haproxy)" >&2
+  exit 2
+fi
+HOSTS=(127.0.0.1 127.0.0.1 127.0.0.1)
+if [[ -n ${KEELSON_HOSTS:-} ]]; then read -r -a HOSTS <<<"$KEELSON_HOSTS"; fi
+NETNS=()
+if [[ -n ${KEELSON_NETNS:-} ]]; then read -r -a NETNS <<<"$KEELSON_NETNS"; fi
+if ((${#HOSTS[@]} != 3)) || { ((${#NETNS[@]})) && ((${#NETNS[@]} != 3)); }; then
+  echo "KEELSON_HOSTS and KEELSON_NETNS each name exactly three (space-separated)" >&2
   exit 2
 fi
 for tool in curl kubectl; do
@@ -89,26 +102,30 @@ done
 
 api_port() { echo $((BASE + $1)); }
 peer_port() { echo $((BASE + 3 + $1)); }
-INITIAL=1=https://127.0.0.1:$(peer_port 1),2=https://127.0.0.1:$(peer_port 2),3=https://127.0.0.1:$(peer_port 3)
+host() { echo "${HOSTS[$1 - 1]}"; }
+INITIAL=1=https://$(host 1):$(peer_port 1),2=https://$(host 2):$(peer_port 2),3=https://$(host 3):$(peer_port 3)
 EXTRA=()
 if [[ -n ${KEELSON_SERVE_ARGS:-} ]]; then read -r -a EXTRA <<<"$KEELSON_SERVE_ARGS"; fi
 
 for i in 1 2 3; do
   echo "=== local-up $(date '+%F %T') ===" >>"$DIR/n$i.log"
   args=(serve --data-dir "$DIR/n$i"
-    --listen "127.0.0.1:$(api_port "$i")" --peer-listen "127.0.0.1:$(peer_port "$i")"
+    --listen "$(host "$i"):$(api_port "$i")" --peer-listen "$(host "$i"):$(peer_port "$i")"
     --node-id "$i" --initial-cluster "$INITIAL" "${EXTRA[@]}")
   # The exact arguments, one per line, so a test (or a human) can restart this replica alone.
   printf '%s\n' "${args[@]}" >"$DIR/n$i.args"
-  nohup "$KEELSON" "${args[@]}" </dev/null >>"$DIR/n$i.log" 2>&1 &
+  wrap=()
+  # `ip netns exec` execs keelson in place, so $! is keelson's own pid.
+  if ((${#NETNS[@]})); then wrap=(ip netns exec "${NETNS[$i - 1]}"); fi
+  nohup "${wrap[@]}" "$KEELSON" "${args[@]}" </dev/null >>"$DIR/n$i.log" 2>&1 &
   echo $! >"$DIR/n$i.pid"
-  echo "started n$i (pid $!): API 127.0.0.1:$(api_port "$i"), peer 127.0.0.1:$(peer_port "$i"), log $DIR/n$i.log"
+  echo "started n$i (pid $!): API $(host "$i"):$(api_port "$i"), peer $(host "$i"):$(peer_port "$i"), log $DIR/n$i.log"
 done
 
 sed -e "s|@BIND@|127.0.0.1:$BASE|" \
-    -e "s|@SERVER1@|127.0.0.1:$(api_port 1)|" \
-    -e "s|@SERVER2@|127.0.0.1:$(api_port 2)|" \
-    -e "s|@SERVER3@|127.0.0.1:$(api_port 3)|" \
+    -e "s|@SERVER1@|$(host 1):$(api_port 1)|" \
+    -e "s|@SERVER2@|$(host 2):$(api_port 2)|" \
+    -e "s|@SERVER3@|$(host 3):$(api_port 3)|" \
     -e "s|@CA_FILE@|$DIR/n1/pki/ca.crt|" \
     "$REPO/cluster/haproxy.cfg" >"$DIR/haproxy.cfg"
 # -D daemonizes and writes the daemon's own pid (the one to kill) to haproxy.pid.
@@ -124,7 +141,7 @@ trap 'echo; echo "interrupted; the cluster may be running: stop it with $REPO/cl
 # Wait until every replica and HAProxy report ready: at most 60 s, polling
 # every 0.2 s (so at most 300 rounds), with a progress line every ~5 s.
 ready() {
-  [[ $(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$1/readyz") == 200 ]]
+  [[ $(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' "https://$(host "$1"):$(api_port "$1")/readyz") == 200 ]]
 }
 have_kubeconfig=
 deadline=$((SECONDS + 60))
@@ -144,7 +161,7 @@ for ((round = 0; round < 300; round++)); do
   fi
   # n1 answering /livez means its pki is complete; sign the admin kubeconfig then.
   if [[ -z $have_kubeconfig ]] \
-     && curl -sfk --max-time 2 -o /dev/null "https://127.0.0.1:$(api_port 1)/livez"; then
+     && curl -sfk --max-time 2 -o /dev/null "https://$(host 1):$(api_port 1)/livez"; then
     if ! "$KEELSON" pki kubeconfig --data-dir "$DIR/n1" --server "https://127.0.0.1:$BASE" \
          --out "$KUBECONFIG_FILE"; then
       echo "could not write $KUBECONFIG_FILE; stop the cluster with: $REPO/cluster/local-down.sh $DIR" >&2
@@ -153,7 +170,7 @@ for ((round = 0; round < 300; round++)); do
     have_kubeconfig=1
   fi
   waiting=()
-  for i in 1 2 3; do ready "$(api_port "$i")" || waiting+=("n$i"); done
+  for i in 1 2 3; do ready "$i" || waiting+=("n$i"); done
   if [[ -z $have_kubeconfig ]] \
      || [[ $(kubectl --kubeconfig "$KUBECONFIG_FILE" --request-timeout=2s get --raw /readyz 2>/dev/null) != ok ]]; then
     waiting+=(haproxy)
@@ -180,7 +197,7 @@ echo
 echo "keelson cluster in $DIR is ready."
 echo "  API (HAProxy):  https://127.0.0.1:$BASE"
 for i in 1 2 3; do
-  echo "  replica n$i:     API 127.0.0.1:$(api_port "$i"), peer 127.0.0.1:$(peer_port "$i")"
+  echo "  replica n$i:     API $(host "$i"):$(api_port "$i"), peer $(host "$i"):$(peer_port "$i")"
 done
 echo "  kubeconfig:     $KUBECONFIG_FILE"
 echo "  try:            KUBECONFIG=$KUBECONFIG_FILE kubectl get ns"

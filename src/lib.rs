@@ -20,5 +20,6 @@ pub mod kinds;
 pub mod node;
 pub mod pipeline;
 pub mod pki;
+pub mod planted;
 pub mod registry;
 pub mod storage;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what the tests need (idempotently),
-# builds once in release mode, then runs unit, storage-contract and integration tests.
+# builds once in release mode, then runs unit, storage-contract and integration tests,
+# and finally the chaos scenarios (chaos/run.sh --quick, which needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +18,11 @@ if ((${#need_apt[@]})); then
 fi
 
 echo "tests/run.sh: building and testing (release profile, shared with the binary)" >&2
-cargo test --release -p keelson-proto -p keelson -- --test-threads="${KEELSON_TEST_THREADS:-2}"
+cargo test --release -p keelson-proto -p keelson -p keelson-chaos -- --test-threads="${KEELSON_TEST_THREADS:-2}"
+
+echo "tests/run.sh: chaos scenarios and planted-bug checks (chaos/run.sh --quick)" >&2
+if [[ $(id -u) == 0 ]]; then
+  chaos/run.sh --quick
+else
+  sudo chaos/run.sh --quick
+fi

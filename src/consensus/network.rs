@@ -38,6 +38,8 @@ pub struct PeerNetwork {
     target: NodeId,
     client: PeerClient,
     address: String,
+    #[cfg(feature = "planted-bugs")]
+    lagging: Option<crate::planted::lagging::Queue>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -48,6 +50,8 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             client: self.client.clone(),
             address: node.addr.clone(),
+            #[cfg(feature = "planted-bugs")]
+            lagging: None,
         }
     }
 }
@@ -83,6 +87,15 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::active(crate::planted::Bug::AckBeforeQuorum) {
+            let (client, address) = (&self.client, &self.address);
+            let queue = self.lagging.get_or_insert_with(|| {
+                crate::planted::lagging::start(client.clone(), address.clone())
+            });
+            let _ = queue.send((std::time::Instant::now(), rpc));
+            return Ok(AppendEntriesResponse::Success);
+        }
         self.rpc(paths::APPEND_ENTRIES, &rpc, &option).await
     }
 
