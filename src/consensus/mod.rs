@@ -74,6 +74,9 @@ pub struct Consensus {
     ready_revision: Arc<AtomicU64>,
     request_timeout: Duration,
     snapshots: SnapshotFiles,
+    /// The last log index when this process started: a floor for read indexes served
+    /// by a leader that resumed its term after a restart (see `serve_read_index`).
+    restart_log_index: u64,
 }
 
 /// Where to put a node's Raft state and how to reach it.
@@ -119,6 +122,7 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
         let batcher = batcher::Batcher::start(raft.clone());
+        let restart_log_index = raft.metrics().borrow().last_log_index.unwrap_or(0);
         let node = Self {
             raft,
             node_id: opts.node_id,
@@ -129,6 +133,7 @@ impl Consensus {
             ready_revision: Arc::new(AtomicU64::new(0)),
             request_timeout: opts.request_timeout,
             snapshots,
+            restart_log_index,
         };
         node.initialize_if_new(&opts.initial_cluster).await?;
         tokio::spawn(read_index::watch_readiness(node.clone()));

@@ -81,7 +81,12 @@ impl Consensus {
     /// the log index a linearizable read must have applied.
     pub async fn serve_read_index(&self) -> ReadIndexReply {
         match self.raft.get_read_log_id().await {
-            Ok((read, _applied)) => Ok(read.map_or(0, |id| id.index)),
+            // openraft's read index is max(committed, the first entry of this leader's
+            // term). A leader that restarts keeps its term and its vote, but its commit
+            // index starts from what it had applied, so entries acknowledged just before
+            // the crash may lie above both. Everything ever committed is in the leader's
+            // log, so reads also wait for the log it restarted with.
+            Ok((read, _applied)) => Ok(read.map_or(0, |id| id.index).max(self.restart_log_index)),
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
                 Err(PeerError::NotLeader {
                     leader: f.leader_id,
