@@ -74,9 +74,10 @@ pub struct Consensus {
     ready_revision: Arc<AtomicU64>,
     request_timeout: Duration,
     snapshots: SnapshotFiles,
-    /// The last log index when this process started: a floor for read indexes served
-    /// by a leader that resumed its term after a restart (see `serve_read_index`).
-    restart_log_index: u64,
+    /// The term and last log index when this process started: a floor for read indexes
+    /// served by a leader that resumed that term after a restart (see
+    /// `serve_read_index`).
+    restart_log_position: (u64, u64),
 }
 
 /// Where to put a node's Raft state and how to reach it.
@@ -103,7 +104,8 @@ impl Consensus {
         sink: AppliedSender,
     ) -> Result<Self, ConsensusError> {
         let storage = |e: crate::storage::StorageError| ConsensusError::Storage(e.to_string());
-        let log_store = LogStore::new(data.log_tree().map_err(storage)?);
+        let mut log_store = LogStore::new(data.log_tree().map_err(storage)?);
+        let restart_log_position = restart_position(&mut log_store).await?;
         let state_tree = data.state_tree().map_err(storage)?;
         let snapshots = SnapshotFiles::new(data.path());
         let state_machine =
@@ -122,7 +124,6 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
         let batcher = batcher::Batcher::start(raft.clone());
-        let restart_log_index = raft.metrics().borrow().last_log_index.unwrap_or(0);
         let node = Self {
             raft,
             node_id: opts.node_id,
@@ -133,7 +134,7 @@ impl Consensus {
             ready_revision: Arc::new(AtomicU64::new(0)),
             request_timeout: opts.request_timeout,
             snapshots,
-            restart_log_index,
+            restart_log_position,
         };
         node.initialize_if_new(&opts.initial_cluster).await?;
         tokio::spawn(read_index::watch_readiness(node.clone()));
@@ -195,6 +196,23 @@ impl Consensus {
             .get_node(&id)
             .map(|node| node.addr.clone())
     }
+}
+
+/// The term of the stored vote and the last log index, read from storage before Raft
+/// starts (its metrics are published only later).
+async fn restart_position(log_store: &mut LogStore) -> Result<(u64, u64), ConsensusError> {
+    use openraft::storage::RaftLogStorage;
+    let storage = |e: types::RaftStorageError| ConsensusError::Storage(e.to_string());
+    let last = log_store
+        .get_log_state()
+        .await
+        .map_err(storage)?
+        .last_log_id;
+    let vote = log_store.read_vote().await.map_err(storage)?;
+    Ok((
+        vote.map_or(0, |v| v.leader_id.term),
+        last.map_or(0, |id| id.index),
+    ))
 }
 
 /// Log entries between snapshots by default.

@@ -86,7 +86,13 @@ impl Consensus {
             // index starts from what it had applied, so entries acknowledged just before
             // the crash may lie above both. Everything ever committed is in the leader's
             // log, so reads also wait for the log it restarted with.
-            Ok((read, _applied)) => Ok(read.map_or(0, |id| id.index).max(self.restart_log_index)),
+            Ok((read, _applied)) => {
+                let index = read.map_or(0, |id| id.index);
+                // Only for the term it resumed: a later term's first entry covers it.
+                let (term, floor) = self.restart_log_position;
+                let resumed = self.raft.metrics().borrow().current_term == term;
+                Ok(if resumed { index.max(floor) } else { index })
+            }
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
                 Err(PeerError::NotLeader {
                     leader: f.leader_id,

@@ -262,7 +262,7 @@ impl Engine {
                 // This replica's cache may be behind the cluster: an answer it alone
                 // decided (not found, a stale resourceVersion) is confirmed at the
                 // linearizable revision before the client hears it.
-                Err(_) if read_locally => {
+                Err(e) if read_locally && e.may_be_stale() => {
                     at = ReadAt::Latest;
                     continue;
                 }
@@ -326,7 +326,7 @@ impl Engine {
                 Ok(current) => current,
                 // As in updates: a local "not found" or failed precondition is
                 // confirmed at the linearizable revision first.
-                Err(_) if read_locally => {
+                Err(e) if read_locally && e.may_be_stale() => {
                     at = ReadAt::Latest;
                     continue;
                 }

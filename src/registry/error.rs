@@ -102,6 +102,13 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
+    /// Whether a replica whose cache is behind could have answered this wrongly (the
+    /// object not there yet, or at an older resourceVersion): such an answer is checked
+    /// again at the linearizable revision before the client hears it.
+    pub fn may_be_stale(&self) -> bool {
+        matches!(self, Self::NotFound { .. } | Self::Conflict { .. })
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest {
             message: message.into(),
