@@ -273,15 +273,16 @@ async fn classify(answer: reqwest::Result<reqwest::Response>, verb: Verb) -> Out
             }
         }
         (200 | 202, Verb::Delete) => Outcome::Deleted,
+        // A create has nothing to find: a 404 means the namespace is missing.
+        (404, Verb::Create) => Outcome::Failed {
+            reason: format!("404: {message}"),
+        },
         (404, _) => Outcome::NotFound,
         (409, Verb::Create) if body["reason"] == "AlreadyExists" => Outcome::AlreadyExists,
         (409, Verb::Update) if body["reason"] == "Conflict" => Outcome::Conflict,
         // keelson says "no Raft leader" only when nothing was proposed.
         (503, _) if message.contains("no Raft leader") => Outcome::Failed {
             reason: format!("503: {message}"),
-        },
-        (429, _) => Outcome::Failed {
-            reason: format!("429: {message}"),
         },
         _ => Outcome::Unknown {
             reason: format!("{status}: {message}"),

@@ -53,7 +53,7 @@ impl Cluster {
         for slot in 1..=crate::net::SLOTS {
             let data = dir.join(format!("n{slot}"));
             std::fs::create_dir_all(&data)?;
-            let status = Command::new("mount")
+            let mounted = Command::new("mount")
                 .args([
                     "-t",
                     "tmpfs",
@@ -62,17 +62,23 @@ impl Cluster {
                     "tmpfs",
                 ])
                 .arg(&data)
-                .status()
-                .context("mount a tmpfs for a data dir")?;
-            if !status.success() {
+                .status();
+            if !mounted.as_ref().is_ok_and(|s| s.success()) {
+                unmount(&mut mounts);
                 bail!(
-                    "mount -t tmpfs on {} failed (the harness needs root)",
+                    "mount -t tmpfs on {} failed ({mounted:?}); the harness needs root",
                     data.display()
                 );
             }
             mounts.push(data);
         }
-        let base = free_base_port()?;
+        let base = match free_base_port() {
+            Ok(base) => base,
+            Err(e) => {
+                unmount(&mut mounts);
+                return Err(e);
+            }
+        };
         let hosts: Vec<String> = (1..=3).map(|s| net.replica_ip(s)).collect();
         let namespaces: Vec<String> = (1..=3).map(|s| net.namespace(s)).collect();
         let out = Command::new(repo.join("cluster/local-up.sh"))
@@ -377,21 +383,28 @@ impl Cluster {
         Ok(())
     }
 
+    /// `keelson member ARGS` through HAProxy, retried (5 times, 1 s apart) when the
+    /// request never reached a replica: HAProxy may still route to a replica that was
+    /// just killed.
     fn keelson_member(&self, args: &[&str]) -> Result<()> {
-        let out = Command::new(&self.keelson)
-            .arg("member")
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(self.dir.join("admin.kubeconfig"))
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "keelson member {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let out = Command::new(&self.keelson)
+                .arg("member")
+                .args(args)
+                .arg("--kubeconfig")
+                .arg(self.dir.join("admin.kubeconfig"))
+                .output()?;
+            if out.status.success() {
+                return Ok(());
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if attempt >= 5 || !stderr.contains("error sending request") {
+                bail!("keelson member {}: {stderr}", args.join(" "));
+            }
+            std::thread::sleep(Duration::from_secs(1));
         }
-        Ok(())
     }
 
     /// The data-dir mount of replica `node` (for filling its disk).

@@ -155,6 +155,13 @@ pub struct WatchStream {
     /// Every event delivered, in arrival order, across all connections.
     pub events: Vec<Event>,
     pub connections: Vec<Connection>,
+    /// Whether it reached the end marker written after the workload: then it must have
+    /// delivered every committed event after its start.
+    #[serde(default)]
+    pub reached_end: bool,
+    /// Whether its replica was still a live member at the end, so it should have.
+    #[serde(default)]
+    pub must_reach_end: bool,
 }
 
 /// One replica's view after healing.

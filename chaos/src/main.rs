@@ -188,16 +188,16 @@ async fn run(args: Args) -> Result<i32> {
             "chaos: [{index}] {name}: starting a cluster in {}",
             dir.display()
         );
-        let result = run_scenario(
-            &repo,
-            &keelson,
-            &dir,
-            &name,
-            hold,
-            tag,
-            args.seed + u64::from(index),
-        )
-        .await;
+        let seed = args.seed + u64::from(index);
+        let mut result = run_scenario(&repo, &keelson, &dir, &name, hold, tag, seed).await;
+        if let Err(e) = &result {
+            // Only the harness failed (no fault had been injected, so nothing was
+            // judged): say why, and try once more on a fresh cluster.
+            println!("chaos: [{index}] {name}: could not run, retrying once: {e:#}");
+            let retry_dir = run_dir.join(format!("{index:02}-{name}-retry"));
+            let retry_tag = tag.wrapping_add(1_000);
+            result = run_scenario(&repo, &keelson, &retry_dir, &name, hold, retry_tag, seed).await;
+        }
         match result {
             Ok(result) => {
                 println!("{}", result.summary_line());

@@ -126,13 +126,25 @@ impl Network {
              \tchain in {{ type filter hook input priority 0; ip saddr {{ {set} }} numgen random mod 100 < {percent} drop; }}\n\
              }}\n"
         );
-        let file = std::env::temp_dir().join(format!("{ns}.nft"));
-        std::fs::write(&file, rules)?;
-        let result = run(Command::new("ip")
-            .args(["netns", "exec", &ns, "nft", "-f"])
-            .arg(&file));
-        let _ = std::fs::remove_file(&file);
-        result.context("install packet loss with nft (Debian package nftables)")
+        let mut nft = Command::new("ip")
+            .args(["netns", "exec", &ns, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("run nft (Debian package nftables)")?;
+        if let Some(mut stdin) = nft.stdin.take() {
+            use std::io::Write as _;
+            stdin.write_all(rules.as_bytes())?;
+        }
+        let out = nft.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "nft in {ns} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
     }
 
     /// Delays or slows `slot`'s link: netem delay when the kernel has it, otherwise a

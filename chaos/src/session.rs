@@ -125,7 +125,7 @@ impl Session {
         }
         let finish_at = Instant::now() + CONVERGE_LIMIT;
         let mut watches = Vec::new();
-        for (target, watcher) in self.watchers {
+        for (target, mut watcher) in std::mem::take(&mut self.watchers) {
             // A watcher on a replica that is gone for good cannot finish; end it now.
             let reachable = match target {
                 Target::Replica(n) => live.iter().any(|(id, _)| *id == n),
@@ -134,8 +134,11 @@ impl Session {
             if let Ok(mut finish) = watcher.finish.lock() {
                 *finish = Some(if reachable { finish_at } else { Instant::now() });
             }
-            match watcher.handle.await {
-                Ok(stream) => watches.push(stream),
+            match (&mut watcher.handle).await {
+                Ok(mut stream) => {
+                    stream.must_reach_end = reachable;
+                    watches.push(stream);
+                }
                 Err(e) => notes.push(format!("a watcher task failed: {e}")),
             }
         }
@@ -188,6 +191,20 @@ impl Session {
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
+        }
+    }
+}
+
+impl Drop for Session {
+    /// A session given up on (the harness failed mid-scenario) stops its clients and
+    /// watchers instead of leaving them running against the next cluster.
+    fn drop(&mut self) {
+        self.recorder.stop();
+        for (_, watcher) in &self.watchers {
+            watcher.handle.abort();
+        }
+        for client in &self.clients {
+            client.abort();
         }
     }
 }

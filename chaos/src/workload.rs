@@ -26,6 +26,8 @@ use crate::history::{
 pub const KEYS: usize = 6;
 /// The object written after the workload stops; a watcher that has seen it is complete.
 pub const END_MARKER: &str = "end-marker";
+/// How long a watch request may wait for its response headers.
+const CONNECT_LIMIT: Duration = Duration::from_secs(5);
 
 /// Shared clock and counters of one scenario.
 pub struct Recorder {
@@ -178,16 +180,32 @@ pub fn spawn_watch(
             start_rv,
             events: Vec::new(),
             connections: Vec::new(),
+            reached_end: false,
+            must_reach_end: false,
         };
         let mut from = start_rv;
-        let finished = |marker: bool| {
-            marker
-                || until
-                    .lock()
-                    .map(|d| d.is_some_and(|d| Instant::now() >= d))
-                    .unwrap_or(true)
+        let mut relist = false;
+        let finished = || {
+            until
+                .lock()
+                .map(|d| d.is_some_and(|d| Instant::now() >= d))
+                .unwrap_or(true)
         };
-        while !finished(false) {
+        while !finished() {
+            if relist {
+                // History compacted (410 Gone): start over from a fresh list, never from
+                // behind what this stream already delivered.
+                match client.list(&base_url, None).await {
+                    Ok((_, rv)) => {
+                        from = stream.events.last().map_or(rv, |e| e.rv.max(rv));
+                        relist = false;
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+            }
             let mut connection = Connection {
                 from_rv: from,
                 opened: recorder.now(),
@@ -206,14 +224,12 @@ pub fn spawn_watch(
             connection.ended_because = end.reason;
             connection.gone = end.gone;
             stream.connections.push(connection);
-            if finished(marker) {
+            if marker {
+                stream.reached_end = true;
                 break;
             }
             if end.gone {
-                // History compacted: relist and start over from the list.
-                if let Ok((_, rv)) = client.list(&base_url, None).await {
-                    from = rv;
-                }
+                relist = true;
             } else {
                 from = stream.events.last().map_or(from, |e| e.rv).max(from);
             }
@@ -244,9 +260,15 @@ async fn follow(
         client.namespace()
     );
     let end = |reason: String, gone: bool| End { reason, gone };
-    let resp = match client.streaming().get(url).send().await {
-        Ok(resp) => resp,
-        Err(e) => return (end(format!("connect: {e}"), false), false),
+    let resp = match tokio::time::timeout(CONNECT_LIMIT, client.streaming().get(url).send()).await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => return (end(format!("connect: {e}"), false), false),
+        Err(_) => {
+            return (
+                end(format!("no answer within {CONNECT_LIMIT:?}"), false),
+                false,
+            )
+        }
     };
     if resp.status().as_u16() == 410 {
         return (end("410 Gone".into(), true), false);

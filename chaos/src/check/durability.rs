@@ -159,6 +159,10 @@ fn check_phantoms(h: &Committed, writers: &HashMap<Value, &Op>, report: &mut Rep
                         op.id
                     )
                 }
+                // The client was told the write was refused: it must not be committed.
+                refused @ (Outcome::AlreadyExists | Outcome::Conflict | Outcome::NotFound) => {
+                    format!("but its op {} was answered {refused:?}", op.id)
+                }
                 _ => continue,
             },
         };

@@ -92,8 +92,19 @@ fn check_stream(s: &WatchStream, h_start: Rv, h: Option<&Committed>, out: &mut V
         }
     }
 
-    // `last` only counts events above the stream's start, so (start, end] is not empty.
-    if let (Some(h), Some(end)) = (h, last) {
+    if s.must_reach_end && !s.reached_end {
+        out.push(format!(
+            "{name}: stopped at rv {} without reaching the end marker",
+            last.unwrap_or(s.start_rv)
+        ));
+    }
+    // A stream that reached the end marker owes every committed event after its start.
+    let end = match (s.reached_end, h.and_then(|h| h.events.last())) {
+        (true, Some(newest)) => last.max(Some(newest.rv)),
+        _ => last,
+    };
+    // `end` only counts events above the stream's start, so (start, end] is not empty.
+    if let (Some(h), Some(end)) = (h, end.filter(|&e| e > s.start_rv)) {
         check_gaps(&name, h, s.start_rv, end, &delivered, &excused, out);
     }
 }
@@ -191,6 +202,15 @@ mod tests {
     }
 
     fn run(events: Vec<Event>, connections: Vec<Connection>) -> Vec<String> {
+        run_to_end(events, connections, false, false)
+    }
+
+    fn run_to_end(
+        events: Vec<Event>,
+        connections: Vec<Connection>,
+        reached_end: bool,
+        must_reach_end: bool,
+    ) -> Vec<String> {
         let h = h();
         let stream = WatchStream {
             id: 7,
@@ -198,6 +218,8 @@ mod tests {
             start_rv: 9,
             events,
             connections,
+            reached_end,
+            must_reach_end,
         };
         let mut history = history(vec![], &h);
         history.watches.push(stream);
@@ -212,6 +234,23 @@ mod tests {
         // The first connection broke after rv 12 and the second resumed from it.
         let v = run(events, vec![conn(9, 0, false), conn(12, 125, false)]);
         assert!(v.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn stream_that_stops_early() {
+        let events = [10, 11].map(|rv| got(rv, rv)).to_vec();
+        let v = run_to_end(events.clone(), vec![conn(9, 0, false)], false, true);
+        assert_eq!(
+            v,
+            ["watch 7 (replica 2): stopped at rv 11 without reaching the end marker"]
+        );
+        // Reaching the end marker without the last events is a gap.
+        let v = run_to_end(events, vec![conn(9, 0, false)], true, true);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("missed 4 events, rv 12..=15"), "{v:?}");
+        // The whole history delivered, then the end: clean.
+        let all = (10..=15).map(|rv| got(rv, rv)).collect();
+        assert!(run_to_end(all, vec![conn(9, 0, false)], true, true).is_empty());
     }
 
     #[test]
