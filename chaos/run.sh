@@ -67,7 +67,7 @@ case $mode in
     # when the expected kind of violation was found).
     echo "chaos/run.sh: planted bug ack-before-quorum (leader acknowledges before followers have the entries)" >&2
     KEELSON_PLANTED_BUG=ack-before-quorum "$chaos" --keelson "$planted" \
-      --scenarios kill-leader --hold 2s --expect-violation lost
+      --scenarios kill-leader --warmup 6s --hold 2s --expect-violation lost
     echo "chaos/run.sh: planted bug skip-read-index (replicas serve linearizable reads from their own cache)" >&2
     KEELSON_PLANTED_BUG=skip-read-index "$chaos" --keelson "$planted" \
       --scenarios partition-follower --hold 4s --expect-violation linearizability

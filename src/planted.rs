@@ -65,6 +65,16 @@ pub mod lagging {
     use crate::consensus::types::{NodeId, TypeConfig};
 
     const LAG: Duration = Duration::from_millis(500);
+    /// The break starts this long after the first append-entries, so the cluster forms
+    /// normally first (broken replication during formation makes followers crash
+    /// instead of losing writes quietly).
+    const ARM_AFTER: Duration = Duration::from_secs(3);
+
+    /// Whether the break is in force yet.
+    pub fn armed() -> bool {
+        static FIRST_APPEND: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        FIRST_APPEND.get_or_init(Instant::now).elapsed() >= ARM_AFTER
+    }
 
     pub type Queue = mpsc::UnboundedSender<(Instant, AppendEntriesRequest<TypeConfig>)>;
 

@@ -48,6 +48,9 @@ struct Args {
     /// How long each fault is held.
     #[arg(long, default_value = "4s", value_parser = humantime_secs)]
     hold: Duration,
+    /// Load before the first fault.
+    #[arg(long, default_value = "2s", value_parser = humantime_secs)]
+    warmup: Duration,
     /// Run random scenarios, with longer holds, for this many minutes.
     #[arg(long)]
     soak_minutes: Option<u64>,
@@ -189,14 +192,19 @@ async fn run(args: Args) -> Result<i32> {
             dir.display()
         );
         let seed = args.seed + u64::from(index);
-        let mut result = run_scenario(&repo, &keelson, &dir, &name, hold, tag, seed).await;
+        let timing = Timing {
+            warmup: args.warmup,
+            hold,
+        };
+        let mut result = run_scenario(&repo, &keelson, &dir, &name, timing, tag, seed).await;
         if let Err(e) = &result {
             // Only the harness failed (no fault had been injected, so nothing was
             // judged): say why, and try once more on a fresh cluster.
             println!("chaos: [{index}] {name}: could not run, retrying once: {e:#}");
             let retry_dir = run_dir.join(format!("{index:02}-{name}-retry"));
             let retry_tag = tag.wrapping_add(1_000);
-            result = run_scenario(&repo, &keelson, &retry_dir, &name, hold, retry_tag, seed).await;
+            result =
+                run_scenario(&repo, &keelson, &retry_dir, &name, timing, retry_tag, seed).await;
         }
         match result {
             Ok(result) => {
@@ -245,8 +253,7 @@ async fn run(args: Args) -> Result<i32> {
     })
 }
 
-/// Load before the fault and after healing.
-const WARMUP: Duration = Duration::from_secs(2);
+/// Load after healing.
 const COOLDOWN: Duration = Duration::from_secs(3);
 
 async fn run_scenario(
@@ -254,13 +261,13 @@ async fn run_scenario(
     keelson: &std::path::Path,
     dir: &std::path::Path,
     name: &str,
-    hold: Duration,
+    timing: Timing,
     tag: u32,
     seed: u64,
 ) -> Result<ScenarioResult> {
     let started = Instant::now();
     let mut cluster = Cluster::start(repo, keelson, dir, tag)?;
-    let outcome = drive(&mut cluster, name, hold, seed).await;
+    let outcome = drive(&mut cluster, name, timing, seed).await;
     let tail = cluster.logs_tail(15);
     cluster.teardown();
     let (history, injections, notes, recovery) = match outcome {
@@ -283,7 +290,14 @@ type Driven = (History, Vec<scenario::Injection>, Vec<String>, Vec<String>);
 
 /// Runs the faults of `name` (one scenario, or several joined by `+`, one after another)
 /// inside one recorded session.
-async fn drive(cluster: &mut Cluster, name: &str, hold: Duration, seed: u64) -> Result<Driven> {
+/// How long a scenario loads the cluster before its first fault, and holds each fault.
+#[derive(Clone, Copy)]
+struct Timing {
+    warmup: Duration,
+    hold: Duration,
+}
+
+async fn drive(cluster: &mut Cluster, name: &str, timing: Timing, seed: u64) -> Result<Driven> {
     let proxy = cluster.proxy_url();
     let replicas: Vec<(u64, String)> = cluster
         .live()
@@ -292,7 +306,7 @@ async fn drive(cluster: &mut Cluster, name: &str, hold: Duration, seed: u64) -> 
         .collect();
     let mut session = Session::start(&cluster.client, &proxy, &replicas, seed).await?;
 
-    tokio::time::sleep(WARMUP).await;
+    tokio::time::sleep(timing.warmup).await;
     let mut injections = Vec::new();
     // A cluster that does not recover is a finding, not a reason to stop: the history
     // is still completed and checked against the replicas that do answer.
@@ -301,7 +315,14 @@ async fn drive(cluster: &mut Cluster, name: &str, hold: Duration, seed: u64) -> 
         if i > 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        if let Err(e) = scenario::run(part, cluster, &session.recorder, hold, &mut injections).await
+        if let Err(e) = scenario::run(
+            part,
+            cluster,
+            &session.recorder,
+            timing.hold,
+            &mut injections,
+        )
+        .await
         {
             if injections.is_empty() {
                 // Nothing was broken yet: the harness itself failed.

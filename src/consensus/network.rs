@@ -88,7 +88,9 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
         #[cfg(feature = "planted-bugs")]
-        if crate::planted::active(crate::planted::Bug::AckBeforeQuorum) {
+        if crate::planted::active(crate::planted::Bug::AckBeforeQuorum)
+            && crate::planted::lagging::armed()
+        {
             let (client, address) = (&self.client, &self.address);
             let queue = self.lagging.get_or_insert_with(|| {
                 crate::planted::lagging::start(client.clone(), address.clone())
