@@ -51,6 +51,11 @@ pub async fn run(
             detail,
         });
     };
+    let kind = ALL
+        .iter()
+        .copied()
+        .find(|known| *known == name)
+        .with_context(|| format!("unknown scenario {name:?}; known: {}", ALL.join(", ")))?;
     let leader = cluster.leader(Duration::from_secs(20)).await?;
     let follower = cluster
         .live()
@@ -65,14 +70,7 @@ pub async fn run(
                 follower
             };
             cluster.kill9(node)?;
-            note(
-                if name == "kill-leader" {
-                    "kill-leader"
-                } else {
-                    "kill-follower"
-                },
-                format!("kill -9 n{node}"),
-            );
+            note(kind, format!("kill -9 n{node}"));
             tokio::time::sleep(hold).await;
             cluster.restart(node)?;
             cluster.wait_ready(node, READY_TIMEOUT).await?;
@@ -80,7 +78,7 @@ pub async fn run(
         "kill-two" => {
             cluster.kill9_all(&[leader, follower])?;
             note(
-                "kill-two",
+                kind,
                 format!("kill -9 n{leader} and n{follower} (quorum lost)"),
             );
             tokio::time::sleep(hold).await;
@@ -93,7 +91,7 @@ pub async fn run(
         "kill-all" => {
             let all = cluster.live();
             cluster.kill9_all(&all)?;
-            note("kill-all", format!("kill -9 every replica {all:?}"));
+            note(kind, format!("kill -9 every replica {all:?}"));
             tokio::time::sleep(hold.min(Duration::from_secs(1))).await;
             for &node in &all {
                 cluster.restart(node)?;
@@ -106,7 +104,7 @@ pub async fn run(
             // Longer than the election timeout (400-800 ms), so the others elect a new
             // leader while the old one still believes it leads.
             cluster.signal(leader, libc::SIGSTOP)?;
-            note("pause-leader", format!("SIGSTOP n{leader} for {hold:?}"));
+            note(kind, format!("SIGSTOP n{leader} for {hold:?}"));
             tokio::time::sleep(hold.max(Duration::from_secs(2))).await;
             cluster.signal(leader, libc::SIGCONT)?;
             cluster.wait_ready(leader, READY_TIMEOUT).await?;
@@ -123,11 +121,7 @@ pub async fn run(
                 }
             }
             note(
-                if name == "partition-leader" {
-                    "partition-leader"
-                } else {
-                    "partition-follower"
-                },
+                kind,
                 format!("n{isolated} cut off from the other replicas (clients still reach it)"),
             );
             tokio::time::sleep(hold).await;
@@ -137,7 +131,7 @@ pub async fn run(
         "one-way-loss" => {
             cluster.net.drop_one_way(leader, follower)?;
             note(
-                "one-way-loss",
+                kind,
                 format!("every packet n{leader} sends to n{follower} dropped"),
             );
             tokio::time::sleep(hold).await;
@@ -148,7 +142,7 @@ pub async fn run(
             cluster.net.lossy(leader, 30)?;
             let how = cluster.net.slow(leader)?;
             note(
-                "lossy-slow-link",
+                kind,
                 format!("n{leader}: 30% packet loss to and from its peers, {how}"),
             );
             tokio::time::sleep(hold).await;
@@ -157,7 +151,7 @@ pub async fn run(
         "disk-full" => {
             let filler = fill_disk(&cluster.data_dir(leader))?;
             note(
-                "disk-full",
+                kind,
                 format!(
                     "n{leader}'s data dir filled ({} MiB filler)",
                     filler.1 >> 20
@@ -175,7 +169,7 @@ pub async fn run(
         "rolling-restart" => {
             for node in cluster.live() {
                 cluster.stop(node)?;
-                note("rolling-restart", format!("restart n{node}"));
+                note(kind, format!("restart n{node}"));
                 cluster.restart(node)?;
                 cluster.wait_ready(node, READY_TIMEOUT).await?;
             }
@@ -184,14 +178,11 @@ pub async fn run(
             let fresh = crate::net::SLOTS;
             cluster.member_remove(follower)?;
             cluster.kill9(follower)?;
-            note(
-                "member-replace",
-                format!("n{follower} removed, fresh n{fresh} added"),
-            );
+            note(kind, format!("n{follower} removed, fresh n{fresh} added"));
             cluster.add_fresh_member(fresh)?;
             cluster.wait_ready(fresh, READY_TIMEOUT).await?;
         }
-        other => bail!("unknown scenario {other:?}; known: {}", ALL.join(", ")),
+        other => bail!("scenario {other} is listed but has no fault (a harness bug)"),
     }
     Ok(())
 }
