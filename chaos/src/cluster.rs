@@ -422,7 +422,7 @@ impl Cluster {
             let all: Vec<&str> = text.lines().collect();
             out += &format!("--- n{node}.log (last {lines} lines) ---\n");
             for line in &all[all.len().saturating_sub(lines)..] {
-                out += line;
+                out += &without_colours(line);
                 out.push('\n');
             }
         }
@@ -474,4 +474,34 @@ fn free_base_port() -> Result<u16> {
         }
     }
     bail!("no free loopback port below 65000")
+}
+
+/// `line` without the terminal colour codes (ESC [ ... m) the replicas' log lines carry.
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for code in chars.by_ref() {
+                if code.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn colour_codes_are_removed_from_log_lines() {
+        let line = "\u{1b}[2m2026-11-22T15:16:36Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m ready";
+        assert_eq!(
+            super::without_colours(line),
+            "2026-11-22T15:16:36Z  INFO ready"
+        );
+    }
 }

@@ -281,6 +281,11 @@ async fn run_scenario(
     let report: Report = check::check(&history);
     let mut result =
         ScenarioResult::new(name, &history, report, injections, notes, started.elapsed());
+    let mut recovery = recovery;
+    if let Some(last) = recovery.last_mut() {
+        // CI keeps only what is printed: the tails make a failed recovery readable there.
+        last.push_str(&format!("\nlast lines of the replica logs:\n{tail}"));
+    }
     result.recovery = recovery;
     Ok(result)
 }

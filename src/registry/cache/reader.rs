@@ -84,10 +84,19 @@ impl CacheReader {
         limit: Duration,
     ) -> Result<(Arc<KindView>, u64), ReadError> {
         let mut progress = self.progress.clone();
-        let reached =
-            tokio::time::timeout(limit, progress.wait_for(|applied| *applied >= revision)).await;
+        // `wait_for` hands back a borrow of the channel. It is dropped here, before
+        // `current()` borrows again: tokio's watch lock is not reentrant, and a second
+        // shared borrow on this thread waits behind the router's pending send, which
+        // waits for the first borrow; every reader of the kind then hangs with them.
+        let reached = tokio::time::timeout(limit, async {
+            progress
+                .wait_for(|applied| *applied >= revision)
+                .await
+                .is_ok()
+        })
+        .await;
         match reached {
-            Ok(Ok(_)) => Ok(self.current()),
+            Ok(true) => Ok(self.current()),
             _ => Err(ReadError::TooNew {
                 current: *self.progress.borrow(),
             }),
@@ -120,5 +129,59 @@ impl CacheReader {
 
     pub fn applied_revision(&self) -> u64 {
         *self.progress.borrow()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::{CacheReader, KindView, Shared};
+
+    /// Readers waiting for a revision while the router publishes progress as fast as it
+    /// can: before the fix, a reader woken by `wait_for` borrowed the channel twice and
+    /// the process froze (seen in the chaos runs as a replica that never became ready).
+    #[test]
+    fn waiting_readers_and_a_busy_writer_never_deadlock() {
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let (progress_tx, progress_rx) = watch::channel(0u64);
+                let reader = CacheReader::new(Shared::new(KindView::default()), progress_rx);
+                let readers: Vec<_> = (0..4)
+                    .map(|_| {
+                        let reader = reader.clone();
+                        tokio::spawn(async move {
+                            for revision in 1..=2_000u64 {
+                                let _ = reader.at_least(revision, Duration::from_secs(5)).await;
+                                let _ = reader.current();
+                            }
+                        })
+                    })
+                    .collect();
+                let writer = tokio::task::spawn_blocking(move || {
+                    for revision in 1..=200_000u64 {
+                        progress_tx.send_replace(revision);
+                    }
+                });
+                for task in readers {
+                    let _ = task.await;
+                }
+                let _ = writer.await;
+            });
+            let _ = done_tx.send(());
+        });
+        assert!(
+            done_rx.recv_timeout(Duration::from_secs(60)).is_ok(),
+            "readers and the writer of the progress channel deadlocked"
+        );
     }
 }
