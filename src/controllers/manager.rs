@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::kubernetes_service::{self, ENDPOINT_ANNOTATION};
 use super::lease::{self, Observed};
-use super::Identity;
+use super::{namespace, service_account, Identity};
 use crate::registry::{Registry, RegistryError};
 
 /// The Lease the controller-running replica holds.
@@ -30,6 +30,8 @@ const IDENTITY_TTL: Duration = Duration::from_secs(25);
 pub struct ControllerManager {
     registry: Arc<Registry>,
     identity: Identity,
+    /// The cluster CA certificate (PEM), published in every namespace.
+    ca_cert_pem: Arc<str>,
     busy: bool,
     ticks: u32,
     leading: bool,
@@ -37,10 +39,11 @@ pub struct ControllerManager {
 }
 
 impl ControllerManager {
-    pub fn new(registry: Arc<Registry>, identity: Identity) -> Self {
+    pub fn new(registry: Arc<Registry>, identity: Identity, ca_cert_pem: &str) -> Self {
         Self {
             registry,
             identity,
+            ca_cert_pem: Arc::from(ca_cert_pem),
             busy: false,
             ticks: 0,
             leading: false,
@@ -60,8 +63,12 @@ impl ControllerManager {
         self.ticks = self.ticks.wrapping_add(1);
         let registry = self.registry.clone();
         let identity = self.identity.clone();
+        let ca_cert_pem = self.ca_cert_pem.clone();
         let work = async move {
             let leading = run_tick(&registry, &identity, renew_identity, &mut observed).await;
+            if leading {
+                run_controllers(&registry, &identity, &ca_cert_pem).await;
+            }
             (leading, observed)
         };
         ctx.spawn(work.into_actor(self).map(|(leading, observed), actor, _| {
@@ -128,12 +135,21 @@ async fn run_tick(
             false
         }
     };
-    if leading {
-        if let Err(e) = kubernetes_service::reconcile(registry, identity, IDENTITY_TTL).await {
-            log_unavailable("reconciling default/kubernetes", &e);
-        }
-    }
     leading
+}
+
+/// Each controller's pass, on the replica that holds the controller Lease. One failing
+/// does not keep the others from running; the next tick retries it.
+async fn run_controllers(registry: &Registry, identity: &Identity, ca_cert_pem: &str) {
+    if let Err(e) = kubernetes_service::reconcile(registry, identity, IDENTITY_TTL).await {
+        log_unavailable("reconciling default/kubernetes", &e);
+    }
+    if let Err(e) = namespace::reconcile(registry).await {
+        log_unavailable("finishing terminating namespaces", &e);
+    }
+    if let Err(e) = service_account::reconcile(registry, ca_cert_pem).await {
+        log_unavailable("publishing default service accounts and the root CA", &e);
+    }
 }
 
 fn log_unavailable(what: &str, error: &RegistryError) {

@@ -6,13 +6,17 @@
 //! clients reach it at), and takes part in the election for the controller Lease
 //! (`kube-system/keelson-controller-manager`, client-go's leader election rules). Only
 //! the holder runs the controllers; when it dies another replica takes over once the
-//! Lease expires. The controllers so far: [`kubernetes_service`] (the `default/kubernetes`
+//! Lease expires. The controllers: [`kubernetes_service`] (the `default/kubernetes`
 //! Service and Endpoints listing the live replicas, upstream's lease endpoint
-//! reconciler).
+//! reconciler), [`namespace`] (empties Terminating namespaces, then removes their
+//! finalizer) and [`service_account`] (the `default` ServiceAccount and the
+//! `kube-root-ca.crt` ConfigMap in every namespace).
 
 pub mod kubernetes_service;
 pub mod lease;
 pub mod manager;
+pub mod namespace;
+pub mod service_account;
 
 /// Who this replica is, as the controllers publish it.
 #[derive(Clone, Debug)]

@@ -305,6 +305,58 @@ impl Engine {
         })
     }
 
+    /// Stores what `change` makes of the current object, without the kind's update hooks:
+    /// for the server's own controllers changing what clients may not (the namespace
+    /// controller's `kubernetes` finalizer, which upstream changes through the `finalize`
+    /// subresource). A terminating object left with no finalizers is deleted.
+    pub async fn update_owned_fields(
+        &self,
+        namespace: &str,
+        name: &str,
+        change: impl Fn(&mut Value),
+    ) -> Result<Value, RegistryError> {
+        let key = storage_key(self.desc.storage_prefix, namespace, name);
+        let mut at = ReadAt::Latest;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.get(namespace, name, at.clone()).await?;
+            let old = current.decode();
+            let mut new = old.clone();
+            change(&mut new);
+            if new == old {
+                return Ok(old);
+            }
+            let precondition = Precondition::at_revision(current.revision);
+            let finished = object::is_deleting(&new)
+                && object::finalizers(&new).is_empty()
+                && !self.desc.strategy.finalization_pending(&new);
+            let command = if finished {
+                Command::Delete {
+                    key: key.clone(),
+                    precondition,
+                }
+            } else {
+                Command::Update {
+                    key: key.clone(),
+                    value: stored_bytes(&new)?,
+                    precondition,
+                }
+            };
+            match self.propose_one(command).await? {
+                CommandResult::Stored { revision } | CommandResult::Deleted { revision, .. } => {
+                    object::set_resource_version(&mut new, revision);
+                    return Ok(new);
+                }
+                CommandResult::NotFound => return Err(self.not_found(name)),
+                CommandResult::Conflict { revision } => at = ReadAt::NotOlderThan(revision),
+                CommandResult::AlreadyExists => break,
+            }
+        }
+        Err(RegistryError::Conflict {
+            subject: self.subject(name),
+            message: hooks::conflict_message(self.desc, name),
+        })
+    }
+
     /// Deletes the object, or marks it terminating when finalizers must run first.
     pub async fn delete(
         &self,
@@ -336,9 +388,13 @@ impl Engine {
             let precondition = Precondition::at_revision(current.revision);
             let graceful = !object::finalizers(&obj).is_empty()
                 || self.desc.strategy.finalization_pending(&obj);
-            let command = if object::is_deleting(&obj) && graceful {
+            if object::is_deleting(&obj) && graceful {
                 return Ok(Deleted::Pending(obj));
-            } else if graceful || self.desc.strategy.begin_graceful_delete(&mut obj) {
+            }
+            // The kind's own terminating state (a namespace's Terminating phase) is set
+            // whether or not finalizers already make this delete graceful.
+            let begins = self.desc.strategy.begin_graceful_delete(&mut obj);
+            let command = if graceful || begins {
                 object::set_meta(
                     &mut obj,
                     "deletionTimestamp",

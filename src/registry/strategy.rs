@@ -57,8 +57,9 @@ pub trait Strategy: Send + Sync {
         self.validate(new)
     }
 
-    /// A delete found no finalizers on `obj`: return true to keep the object and mark it
-    /// terminating instead (namespaces), after mutating it as the kind requires.
+    /// A delete begins on `obj` (not yet terminating): mutate it as the kind requires
+    /// (a namespace's Terminating phase) and return true to keep the object terminating
+    /// even when no finalizer asks for it.
     fn begin_graceful_delete(&self, _obj: &mut Value) -> bool {
         false
     }

@@ -1,0 +1,190 @@
+//! The namespace life cycle the built-in controllers finish, driven with kubectl: a new
+//! namespace gets the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap with
+//! the cluster CA; `kubectl delete ns` returns once the namespace's contents are gone;
+//! content with a finalizer of its own holds the namespace Terminating, with upstream's
+//! conditions saying why, until that finalizer is removed.
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::Value;
+use support::{eventually, Server};
+
+/// A few controller ticks (2 s each) and the writes they make.
+const SETTLE: Duration = Duration::from_secs(20);
+
+fn get_json(server: &Server, args: &[&str]) -> Option<Value> {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = server.kubectl(&all);
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// The CA the admin kubeconfig trusts, as PEM.
+fn cluster_ca(server: &Server) -> String {
+    let text = std::fs::read_to_string(server.kubeconfig()).expect("read the kubeconfig");
+    let config: Value = serde_yaml_ng::from_str(&text).expect("parse the kubeconfig");
+    let data = config["clusters"][0]["cluster"]["certificate-authority-data"]
+        .as_str()
+        .expect("the kubeconfig embeds the CA");
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64 CA");
+    String::from_utf8(pem).expect("PEM is text")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_namespaces_get_the_default_account_and_the_root_ca() {
+    let server = Server::start().await;
+    server.kubectl_ok(&["create", "namespace", "team-a"]);
+    let ca = cluster_ca(&server);
+    eventually("the default ServiceAccount in team-a", SETTLE, || async {
+        get_json(&server, &["serviceaccount", "default", "-n", "team-a"])
+    })
+    .await;
+    let configmap = eventually("kube-root-ca.crt in team-a", SETTLE, || async {
+        get_json(&server, &["configmap", "kube-root-ca.crt", "-n", "team-a"])
+    })
+    .await;
+    assert_eq!(configmap["data"]["ca.crt"], ca.as_str());
+    assert!(
+        configmap["metadata"]["annotations"]["kubernetes.io/description"]
+            .as_str()
+            .is_some_and(|d| d.contains("CA bundle"))
+    );
+    // The system namespaces have them too.
+    for ns in ["default", "kube-system"] {
+        eventually(
+            &format!("the default ServiceAccount in {ns}"),
+            SETTLE,
+            || async { get_json(&server, &["serviceaccount", "default", "-n", ns]) },
+        )
+        .await;
+    }
+
+    // A bundle someone overwrote is put back.
+    server.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "kube-root-ca.crt",
+        "-n",
+        "team-a",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"ca.crt":"not a certificate"}}"#,
+    ]);
+    eventually("the root CA bundle restored", SETTLE, || async {
+        get_json(&server, &["configmap", "kube-root-ca.crt", "-n", "team-a"])
+            .filter(|cm| cm["data"]["ca.crt"] == ca.as_str())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_delete_namespace_returns_once_its_contents_are_gone() {
+    let server = Server::start().await;
+    server.kubectl_ok(&["create", "namespace", "doomed"]);
+    server.kubectl_ok(&[
+        "create",
+        "configmap",
+        "c1",
+        "-n",
+        "doomed",
+        "--from-literal=a=b",
+    ]);
+    server.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "s1",
+        "-n",
+        "doomed",
+        "--from-literal=a=b",
+    ]);
+    server.kubectl_ok(&["create", "serviceaccount", "robot", "-n", "doomed"]);
+
+    // kubectl waits for the namespace to disappear; the controller must finish it.
+    let out = server.kubectl_ok(&["delete", "namespace", "doomed", "--timeout=60s"]);
+    assert_eq!(out.trim(), "namespace \"doomed\" deleted");
+    let err = server.kubectl_err(&["get", "namespace", "doomed"]);
+    assert!(
+        err.contains("Error from server (NotFound): namespaces \"doomed\" not found"),
+        "{err}"
+    );
+    // Its contents went with it, and a namespace of the same name starts empty.
+    server.kubectl_ok(&["create", "namespace", "doomed"]);
+    let err = server.kubectl_err(&["get", "configmap", "c1", "-n", "doomed"]);
+    assert!(err.contains("(NotFound)"), "{err}");
+    let err = server.kubectl_err(&["get", "secret", "s1", "-n", "doomed"]);
+    assert!(err.contains("(NotFound)"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn content_with_a_finalizer_holds_the_namespace_until_it_is_released() {
+    let server = Server::start().await;
+    server.kubectl_ok(&["create", "namespace", "held"]);
+    let manifest = server.scratch_file(
+        "held.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: held\n  finalizers: [\"example.com/hold\"]\ndata:\n  a: b\n",
+    );
+    let manifest = manifest.to_string_lossy().to_string();
+    server.kubectl_ok(&["create", "--validate=false", "-f", &manifest]);
+    server.kubectl_ok(&["delete", "namespace", "held", "--wait=false"]);
+
+    let namespace = eventually("the namespace's finalizer condition", SETTLE, || async {
+        get_json(&server, &["namespace", "held"]).filter(|ns| {
+            ns["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "NamespaceFinalizersRemaining" && c["status"] == "True")
+            })
+        })
+    })
+    .await;
+    assert_eq!(namespace["status"]["phase"], "Terminating");
+    let conditions = namespace["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let message = |t: &str| {
+        conditions
+            .iter()
+            .find(|c| c["type"] == t)
+            .and_then(|c| c["message"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        message("NamespaceFinalizersRemaining"),
+        "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"
+    );
+    assert_eq!(
+        message("NamespaceContentRemaining"),
+        "Some resources are remaining: configmaps has 1 resource instances"
+    );
+    let held = get_json(&server, &["configmap", "keep", "-n", "held"]).expect("the held configmap");
+    assert!(held["metadata"]["deletionTimestamp"].is_string());
+
+    // Releasing the finalizer lets the namespace go.
+    server.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "keep",
+        "-n",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    eventually("namespace held to be gone", SETTLE, || async {
+        let out = server.kubectl(&["get", "namespace", "held"]);
+        (!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NotFound"))
+            .then_some(())
+    })
+    .await;
+}
