@@ -164,7 +164,7 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
         ip: advertise.clone(),
         port: api_port,
     };
-    ControllerManager::new(registry.clone(), identity, &pki.ca_cert_pem).start();
+    ControllerManager::new(registry.clone(), identity).start();
 
     let tls = pki.server_tls_config()?;
     let kubeconfig =

@@ -1,6 +1,6 @@
 //! The namespace life cycle the built-in controllers finish, driven with kubectl: a new
-//! namespace gets the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap with
-//! the cluster CA; `kubectl delete ns` returns once the namespace's contents are gone;
+//! namespace gets the `default` ServiceAccount; `kubectl delete ns` returns once the
+//! namespace's contents are gone;
 //! content with a finalizer of its own holds the namespace Terminating, with upstream's
 //! conditions saying why, until that finalizer is removed.
 
@@ -8,7 +8,6 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::Value;
 use support::{eventually, Server};
 
@@ -26,62 +25,23 @@ fn get_json(server: &Server, args: &[&str]) -> Option<Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
-/// The CA the admin kubeconfig trusts, as PEM.
-fn cluster_ca(server: &Server) -> String {
-    let text = std::fs::read_to_string(server.kubeconfig()).expect("read the kubeconfig");
-    let config: Value = serde_yaml_ng::from_str(&text).expect("parse the kubeconfig");
-    let data = config["clusters"][0]["cluster"]["certificate-authority-data"]
-        .as_str()
-        .expect("the kubeconfig embeds the CA");
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .expect("base64 CA");
-    String::from_utf8(pem).expect("PEM is text")
-}
-
 #[tokio::test(flavor = "multi_thread")]
-async fn new_namespaces_get_the_default_account_and_the_root_ca() {
+async fn new_namespaces_get_the_default_service_account() {
     let server = Server::start().await;
     server.kubectl_ok(&["create", "namespace", "team-a"]);
-    let ca = cluster_ca(&server);
-    eventually("the default ServiceAccount in team-a", SETTLE, || async {
-        get_json(&server, &["serviceaccount", "default", "-n", "team-a"])
-    })
-    .await;
-    let configmap = eventually("kube-root-ca.crt in team-a", SETTLE, || async {
-        get_json(&server, &["configmap", "kube-root-ca.crt", "-n", "team-a"])
-    })
-    .await;
-    assert_eq!(configmap["data"]["ca.crt"], ca.as_str());
-    assert!(
-        configmap["metadata"]["annotations"]["kubernetes.io/description"]
-            .as_str()
-            .is_some_and(|d| d.contains("CA bundle"))
-    );
-    // The system namespaces have them too.
-    for ns in ["default", "kube-system"] {
-        eventually(
+    for ns in ["team-a", "default", "kube-system"] {
+        let account = eventually(
             &format!("the default ServiceAccount in {ns}"),
             SETTLE,
             || async { get_json(&server, &["serviceaccount", "default", "-n", ns]) },
         )
         .await;
+        assert_eq!(account["metadata"]["namespace"], ns);
     }
-
-    // A bundle someone overwrote is put back.
-    server.kubectl_ok(&[
-        "patch",
-        "configmap",
-        "kube-root-ca.crt",
-        "-n",
-        "team-a",
-        "--type=merge",
-        "-p",
-        r#"{"data":{"ca.crt":"not a certificate"}}"#,
-    ]);
-    eventually("the root CA bundle restored", SETTLE, || async {
-        get_json(&server, &["configmap", "kube-root-ca.crt", "-n", "team-a"])
-            .filter(|cm| cm["data"]["ca.crt"] == ca.as_str())
+    // Deleted, it comes back, as upstream's controller recreates it.
+    server.kubectl_ok(&["delete", "serviceaccount", "default", "-n", "team-a"]);
+    eventually("the default ServiceAccount recreated", SETTLE, || async {
+        get_json(&server, &["serviceaccount", "default", "-n", "team-a"])
     })
     .await;
 }

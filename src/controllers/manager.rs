@@ -30,8 +30,6 @@ const IDENTITY_TTL: Duration = Duration::from_secs(25);
 pub struct ControllerManager {
     registry: Arc<Registry>,
     identity: Identity,
-    /// The cluster CA certificate (PEM), published in every namespace.
-    ca_cert_pem: Arc<str>,
     busy: bool,
     ticks: u32,
     leading: bool,
@@ -39,11 +37,10 @@ pub struct ControllerManager {
 }
 
 impl ControllerManager {
-    pub fn new(registry: Arc<Registry>, identity: Identity, ca_cert_pem: &str) -> Self {
+    pub fn new(registry: Arc<Registry>, identity: Identity) -> Self {
         Self {
             registry,
             identity,
-            ca_cert_pem: Arc::from(ca_cert_pem),
             busy: false,
             ticks: 0,
             leading: false,
@@ -63,11 +60,10 @@ impl ControllerManager {
         self.ticks = self.ticks.wrapping_add(1);
         let registry = self.registry.clone();
         let identity = self.identity.clone();
-        let ca_cert_pem = self.ca_cert_pem.clone();
         let work = async move {
             let leading = run_tick(&registry, &identity, renew_identity, &mut observed).await;
             if leading {
-                run_controllers(&registry, &identity, &ca_cert_pem).await;
+                run_controllers(&registry, &identity).await;
             }
             (leading, observed)
         };
@@ -140,15 +136,15 @@ async fn run_tick(
 
 /// Each controller's pass, on the replica that holds the controller Lease. One failing
 /// does not keep the others from running; the next tick retries it.
-async fn run_controllers(registry: &Registry, identity: &Identity, ca_cert_pem: &str) {
+async fn run_controllers(registry: &Registry, identity: &Identity) {
     if let Err(e) = kubernetes_service::reconcile(registry, identity, IDENTITY_TTL).await {
         log_unavailable("reconciling default/kubernetes", &e);
     }
     if let Err(e) = namespace::reconcile(registry).await {
         log_unavailable("finishing terminating namespaces", &e);
     }
-    if let Err(e) = service_account::reconcile(registry, ca_cert_pem).await {
-        log_unavailable("publishing default service accounts and the root CA", &e);
+    if let Err(e) = service_account::reconcile(registry).await {
+        log_unavailable("creating default service accounts", &e);
     }
 }
 

@@ -9,8 +9,7 @@
 //! Lease expires. The controllers: [`kubernetes_service`] (the `default/kubernetes`
 //! Service and Endpoints listing the live replicas, upstream's lease endpoint
 //! reconciler), [`namespace`] (empties Terminating namespaces, then removes their
-//! finalizer) and [`service_account`] (the `default` ServiceAccount and the
-//! `kube-root-ca.crt` ConfigMap in every namespace).
+//! finalizer) and [`service_account`] (the `default` ServiceAccount in every namespace).
 
 pub mod kubernetes_service;
 pub mod lease;
