@@ -8,6 +8,11 @@
 //! kind's definition by its `x-kubernetes-group-version-kind`, which is how kubectl and
 //! client-go find them too.
 
+mod operations;
+pub mod serve;
+mod v2;
+mod v3;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -40,6 +45,11 @@ pub fn definition_for(
         .get(&(group.to_string(), version.to_string(), kind.to_string()))
         .and_then(|name| definitions().get_key_value(name.as_str()))?;
     Some((name.as_str(), schema))
+}
+
+/// `info.version` of the documents: the server's gitVersion, as upstream's.
+fn info_version() -> Value {
+    crate::http::health::version()["gitVersion"].clone()
 }
 
 type Gvk = (String, String, String);
