@@ -9,6 +9,7 @@
 //! client-go find them too.
 
 mod operations;
+mod params;
 pub mod serve;
 mod v2;
 mod v3;
