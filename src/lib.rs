@@ -18,6 +18,7 @@ pub mod controllers;
 pub mod http;
 pub mod kinds;
 pub mod node;
+pub mod openapi;
 pub mod pipeline;
 pub mod pki;
 pub mod planted;

@@ -112,6 +112,10 @@ async fn pipeline(
         return Err(ApiError::Forbidden { message, subject });
     }
     let body = read_body(payload).await?;
+    // Before content negotiation: the OpenAPI documents negotiate their own media types.
+    if !info.is_resource_request && crate::openapi::serve::is_openapi_path(&info.path) {
+        return crate::openapi::serve::respond(&req, query.get("hash"));
+    }
     let format = response_format(req.headers().get("accept").and_then(|v| v.to_str().ok()))?;
     if !info.is_resource_request {
         if info.path.starts_with("/keelson/") {

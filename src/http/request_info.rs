@@ -140,6 +140,9 @@ mod tests {
             "/apis/apps",
             "/api/v1",
             "/openapi/v2",
+            "/openapi/v3",
+            "/openapi/v3/apis/apps/v1",
+            "/openapi/v3/api/v1",
             "/",
         ] {
             assert!(!parse("GET", p, None).is_resource_request, "{p}");
