@@ -15,6 +15,7 @@ mod query;
 pub mod request_info;
 mod resource;
 pub mod status;
+mod strategic;
 pub mod table;
 
 use std::sync::Arc;

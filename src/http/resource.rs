@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::negotiate::{decode_body, render, Format};
-use super::patch::{Patch, PatchType};
+use super::patch::{unreasoned_status, Patch, PatchError, PatchType};
 use super::query::Query;
 use super::request_info::RequestInfo;
 use super::status::{success, ApiError};
@@ -271,9 +271,13 @@ impl ResourceRequest<'_> {
         let patch = Patch::parse(
             PatchType::from_content_type(self.content_type.as_deref())?,
             &self.body,
+            self.engine.desc,
         )?;
         let name = self.info.name.clone();
-        let updated = self
+        // An error upstream answers without a reason has no RegistryError variant: it is
+        // kept here and answered after the engine gives up.
+        let unreasoned: RefCell<Option<String>> = RefCell::new(None);
+        let result = self
             .engine
             .update_with(
                 self.namespace(),
@@ -281,7 +285,16 @@ impl ResourceRequest<'_> {
                 self.status_only(),
                 false,
                 |current| {
-                    let mut patched = self.decode_typed(&patch.apply(current)?)?;
+                    unreasoned.replace(None);
+                    let applied = patch.apply(current).map_err(|e| match e {
+                        PatchError::Registry(e) => e,
+                        PatchError::Unreasoned(message) => {
+                            let e = RegistryError::internal(&message);
+                            unreasoned.replace(Some(message));
+                            e
+                        }
+                    })?;
+                    let mut patched = self.decode_typed(&applied)?;
                     if crate::registry::object::name(&patched) != name {
                         return Err(crate::registry::RegistryError::bad_request(
                             "metadata.name cannot be changed by a patch",
@@ -292,8 +305,16 @@ impl ResourceRequest<'_> {
                     Ok(patched)
                 },
             )
-            .await?;
-        Ok(self.respond_value(200, &updated))
+            .await;
+        match (result, unreasoned.take()) {
+            (Ok(updated), _) => Ok(self.respond_value(200, &updated)),
+            (Err(_), Some(message)) => {
+                tracing::debug!(error = %message, "strategic merge patch refused");
+                let body = unreasoned_status(&message).to_string().into_bytes();
+                Ok(self.respond(500, body))
+            }
+            (Err(e), None) => Err(e.into()),
+        }
     }
 
     fn delete_options(&self) -> Result<DeleteOptions, ApiError> {
