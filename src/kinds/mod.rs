@@ -2,7 +2,8 @@
 //!
 //! A descriptor names the resource and points at its strategy; the generic engine in
 //! `registry` does the rest. Kinds with behaviour of their own (defaults, validation,
-//! table columns) have a strategy file; the others use [`Plain`].
+//! table columns) have a strategy file; the others use [`Plain`] with their columns from
+//! [`tables`].
 
 mod apps;
 mod cluster;
@@ -11,6 +12,7 @@ mod core;
 mod namespace;
 pub mod schema;
 mod secret;
+pub mod tables;
 
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::strategy::{NameRule, Plain};
@@ -18,14 +20,17 @@ use crate::registry::strategy::{NameRule, Plain};
 pub(crate) const PLAIN: Plain = Plain {
     name_rule: NameRule::DnsSubdomain,
     generation: false,
+    columns: tables::NAME_AGE,
 };
 pub(crate) const PLAIN_GENERATION: Plain = Plain {
     name_rule: NameRule::DnsSubdomain,
     generation: true,
+    columns: tables::NAME_AGE,
 };
 pub(crate) const RBAC: Plain = Plain {
     name_rule: NameRule::PathSegment,
     generation: false,
+    columns: tables::NAME_AGE,
 };
 
 /// All served resources, in discovery order.
