@@ -4,6 +4,9 @@
 //! The engine is generic: a kind's strategy lists its columns (Name and Age included, in
 //! upstream's order, see `kinds::tables`) and each column computes its cell from the
 //! object; this module only lays them out as a `meta.k8s.io/v1` Table.
+//!
+//! The other `meta.k8s.io` views of objects, `PartialObjectMetadata` and its list, are
+//! made here too: a Table row's `object` is one.
 
 use std::time::SystemTime;
 
@@ -56,9 +59,7 @@ fn row(
     match include {
         IncludeObject::None => {}
         IncludeObject::Object => row["object"] = value,
-        IncludeObject::Metadata => {
-            row["object"] = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": value.get("metadata").cloned().unwrap_or(Value::Null)});
-        }
+        IncludeObject::Metadata => row["object"] = partial_object_metadata(&value),
     }
     row
 }
@@ -86,4 +87,32 @@ pub fn table(
         "columnDefinitions": column_definitions(desc),
         "rows": objects.iter().map(|o| row(desc, o, include, now)).collect::<Vec<_>>(),
     })
+}
+
+/// `as=PartialObjectMetadata`: an object reduced to its metadata.
+pub fn partial_object_metadata(value: &Value) -> Value {
+    let metadata = value.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
+}
+
+/// `as=PartialObjectMetadataList`: a list page reduced to its items' metadata, each item
+/// a `PartialObjectMetadata` with its kind set, as upstream returns it.
+pub fn partial_object_metadata_list(
+    objects: &[&CachedObject],
+    revision: u64,
+    continue_token: Option<&str>,
+    remaining: Option<u64>,
+) -> Value {
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if let Some(token) = continue_token {
+        metadata["continue"] = json!(token);
+    }
+    if let Some(remaining) = remaining {
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    let items: Vec<Value> = objects
+        .iter()
+        .map(|o| partial_object_metadata(&o.decode()))
+        .collect();
+    json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "items": items})
 }

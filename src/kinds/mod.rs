@@ -83,4 +83,25 @@ mod tests {
             assert_eq!(decoded["kind"], d.kind, "{d:?}");
         }
     }
+
+    #[test]
+    fn every_kind_has_a_name_column_and_cells_for_a_minimal_object() {
+        let now = std::time::SystemTime::now();
+        for d in catalog() {
+            let columns = d.strategy.table_columns();
+            let names: Vec<_> = columns.iter().filter(|c| c.format == "name").collect();
+            assert_eq!(names.len(), 1, "{d:?}: one Name column");
+            let obj = serde_json::json!({"metadata": {"name": "x", "creationTimestamp": "2024-01-01T00:00:00Z"}});
+            for c in columns {
+                assert!(
+                    !(c.cell)(&obj, now).is_null(),
+                    "{d:?}: {} has no cell",
+                    c.name
+                );
+            }
+        }
+        let pods = catalog().into_iter().find(|d| d.resource == "pods");
+        let pods = pods.map(|d| d.strategy.table_columns().len());
+        assert_eq!(pods, Some(9), "pods print upstream's nine columns");
+    }
 }
