@@ -137,11 +137,11 @@ pub fn format_labels(labels: Option<&Map<String, Value>>) -> String {
     or_none(&written.join(","))
 }
 
-/// `LabelSelectorAsSelector(...).String()`: requirements sorted by key; `Err` for an
+/// `LabelSelectorAsSelector(...).String()`: requirements sorted by key; `None` for an
 /// operator upstream refuses. An absent selector selects nothing and prints as "".
-pub fn selector_string(selector: Option<&Value>) -> Result<String, ()> {
+pub fn selector_string(selector: Option<&Value>) -> Option<String> {
     let Some(selector) = selector.filter(|s| !s.is_null()) else {
-        return Ok(String::new());
+        return Some(String::new());
     };
     let mut requirements: Vec<(String, String)> = Vec::new();
     for (key, value) in map(selector, "/matchLabels").into_iter().flatten() {
@@ -160,22 +160,22 @@ pub fn selector_string(selector: Option<&Value>) -> Result<String, ()> {
             "NotIn" => format!("{key} notin ({})", values.join(",")),
             "Exists" => key.to_string(),
             "DoesNotExist" => format!("!{key}"),
-            _ => return Err(()),
+            _ => return None,
         };
         requirements.push((key.to_string(), written));
     }
     // A stable sort by key, as upstream's selector keeps requirements.
     requirements.sort_by(|a, b| a.0.cmp(&b.0));
     let written: Vec<String> = requirements.into_iter().map(|(_, r)| r).collect();
-    Ok(written.join(","))
+    Some(written.join(","))
 }
 
 /// `metav1.FormatLabelSelector`: the selector, `<none>` when it selects by nothing,
 /// `<error>` when it is invalid.
 pub fn format_selector(selector: Option<&Value>) -> String {
     match selector_string(selector) {
-        Ok(s) => or_none(&s),
-        Err(()) => "<error>".into(),
+        Some(s) => or_none(&s),
+        None => "<error>".into(),
     }
 }
 

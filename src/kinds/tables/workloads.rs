@@ -27,7 +27,7 @@ fn ready_of_desired(obj: &Value) -> Value {
 /// A deployment's wide SELECTOR: the selector, `<invalid>` when it cannot be parsed.
 fn deployment_selector(obj: &Value) -> Value {
     selector_string(obj.pointer("/spec/selector"))
-        .unwrap_or_else(|()| "<invalid>".into())
+        .unwrap_or_else(|| "<invalid>".into())
         .into()
 }
 
