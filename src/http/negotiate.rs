@@ -12,6 +12,11 @@ pub enum Format {
     Yaml,
     /// `as=Table;g=meta.k8s.io;v=v1`
     Table,
+    /// `as=PartialObjectMetadata;g=meta.k8s.io;v=v1`: one object's metadata (also each
+    /// watch event's object).
+    PartialObjectMetadata,
+    /// `as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`: a list's metadata.
+    PartialObjectMetadataList,
     /// `as=APIGroupDiscoveryList;g=apidiscovery.k8s.io;v=v2`
     AggregatedDiscovery,
 }
@@ -43,6 +48,12 @@ pub fn response_format(accept: Option<&str>) -> Result<Format, ApiError> {
         match (json_like, get("as"), get("g"), get("v")) {
             (true, Some("Table"), Some("meta.k8s.io"), Some("v1" | "v1beta1")) => {
                 return Ok(Format::Table)
+            }
+            (true, Some("PartialObjectMetadata"), Some("meta.k8s.io"), Some("v1")) => {
+                return Ok(Format::PartialObjectMetadata)
+            }
+            (true, Some("PartialObjectMetadataList"), Some("meta.k8s.io"), Some("v1")) => {
+                return Ok(Format::PartialObjectMetadataList)
             }
             (true, Some("APIGroupDiscoveryList"), Some("apidiscovery.k8s.io"), Some("v2")) => {
                 return Ok(Format::AggregatedDiscovery)
@@ -121,6 +132,16 @@ mod tests {
             Format::Yaml
         );
         assert_eq!(response_format(None).unwrap(), Format::Json);
+        let metadata_list = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+        assert_eq!(
+            response_format(Some(metadata_list)).unwrap(),
+            Format::PartialObjectMetadataList
+        );
+        let metadata_watch = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(
+            response_format(Some(metadata_watch)).unwrap(),
+            Format::PartialObjectMetadata
+        );
         assert!(response_format(Some("text/html")).is_err());
     }
 

@@ -1,7 +1,7 @@
 //! Resource requests: from request info to the kind's engine and back to the wire.
 //!
-//! One handler per verb, each short: decode, call the engine, encode (JSON, YAML or
-//! Table). Objects already serialised by the cache are written as they are.
+//! One handler per verb, each short: decode, call the engine, encode (JSON, YAML, Table
+//! or PartialObjectMetadata). Objects already serialised by the cache are written as they are.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use super::patch::{unreasoned_status, Patch, PatchError, PatchType};
 use super::query::Query;
 use super::request_info::RequestInfo;
 use super::status::{success, ApiError};
-use super::table::{table, IncludeObject};
+use super::table::{partial_object_metadata, partial_object_metadata_list, table, IncludeObject};
 use crate::registry::cache::{encode_line, CachedObject};
 use crate::registry::engine::{DeleteOptions, Deleted};
 use crate::registry::list::{Page, ReadAt};
@@ -117,7 +117,31 @@ impl ResourceRequest<'_> {
         }
     }
 
+    /// One object as a `meta.k8s.io` view (Table, PartialObjectMetadata), or `None` when
+    /// the format is the object itself. A list view of one object is not acceptable.
+    fn one_view(&self, object: &CachedObject) -> Result<Option<Value>, ApiError> {
+        let desc = self.engine.desc;
+        match self.format {
+            Format::Table => Ok(Some(table(
+                desc,
+                &[object],
+                Some(object.revision),
+                None,
+                self.include(),
+            ))),
+            Format::PartialObjectMetadata => Ok(Some(partial_object_metadata(&object.decode()))),
+            Format::PartialObjectMetadataList => Err(ApiError::NotAcceptable),
+            _ => Ok(None),
+        }
+    }
+
     fn respond_value(&self, code: u16, value: &Value) -> HttpResponse {
+        if self.format == Format::PartialObjectMetadata {
+            return self.respond(
+                code,
+                partial_object_metadata(value).to_string().into_bytes(),
+            );
+        }
         if self.format == Format::Table {
             if let Ok(object) = CachedObject::from_value(self.engine.desc, "", 0, value) {
                 let revision = value
@@ -175,14 +199,7 @@ impl ResourceRequest<'_> {
             .engine
             .get(self.namespace(), &self.info.name, at)
             .await?;
-        if self.format == Format::Table {
-            let body = table(
-                self.engine.desc,
-                &[&object],
-                Some(object.revision),
-                None,
-                self.include(),
-            );
+        if let Some(body) = self.one_view(&object)? {
             return Ok(self.respond(200, body.to_string().into_bytes()));
         }
         Ok(self.respond(200, object.json.to_vec()))
@@ -194,7 +211,20 @@ impl ResourceRequest<'_> {
 
     pub async fn list(&self) -> Result<HttpResponse, ApiError> {
         let opts = self.query.list_options(self.engine.desc, None)?;
+        if self.format == Format::PartialObjectMetadata {
+            return Err(ApiError::NotAcceptable);
+        }
         let page = self.engine.list(self.namespace_filter(), &opts).await?;
+        if self.format == Format::PartialObjectMetadataList {
+            let items: Vec<&CachedObject> = page.items.iter().map(|o| o.as_ref()).collect();
+            let body = partial_object_metadata_list(
+                &items,
+                page.revision,
+                page.continue_token.as_deref(),
+                page.remaining,
+            );
+            return Ok(self.respond(200, body.to_string().into_bytes()));
+        }
         if self.format == Format::Table {
             let items: Vec<&CachedObject> = page.items.iter().map(|o| o.as_ref()).collect();
             let body = table(
@@ -212,14 +242,22 @@ impl ResourceRequest<'_> {
     pub async fn watch(&self) -> Result<HttpResponse, ApiError> {
         let named = Some(self.info.name.as_str()).filter(|n| !n.is_empty());
         let opts = self.query.list_options(self.engine.desc, named)?;
-        let encoder: Option<Encoder> = (self.format == Format::Table).then(|| {
-            let desc = self.engine.desc;
-            let include = self.include();
-            Arc::new(move |event_type: &str, object: &CachedObject| {
+        let desc = self.engine.desc;
+        let include = self.include();
+        let encoder: Option<Encoder> = match self.format {
+            Format::Table => Some(Arc::new(move |event_type: &str, object: &CachedObject| {
                 let row = table(desc, &[object], Some(object.revision), None, include);
                 encode_line(event_type, row.to_string().as_bytes())
-            }) as Encoder
-        });
+            })),
+            Format::PartialObjectMetadata => {
+                Some(Arc::new(|event_type: &str, object: &CachedObject| {
+                    let partial = partial_object_metadata(&object.decode());
+                    encode_line(event_type, partial.to_string().as_bytes())
+                }))
+            }
+            Format::PartialObjectMetadataList => return Err(ApiError::NotAcceptable),
+            _ => None,
+        };
         let events = self
             .engine
             .watch(self.namespace_filter(), opts, encoder)

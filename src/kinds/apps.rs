@@ -1,6 +1,7 @@
 //! Workload groups: `apps/v1` and `batch/v1`.
 
 use super::schema::typed;
+use super::tables::workloads as t;
 use super::{PLAIN, PLAIN_GENERATION};
 use crate::registry::descriptor::{ResourceDescriptor as R, ALL_VERBS};
 
@@ -33,7 +34,7 @@ pub static RESOURCES: &[&R] = &[
         schema: typed::<k8s_openapi::api::apps::v1::ControllerRevision>,
         categories: &[],
         status: false,
-        strategy: &PLAIN,
+        strategy: &PLAIN.with_columns(t::CONTROLLER_REVISION),
         ..workload(
             "apps",
             "controllerrevisions",
@@ -44,10 +45,12 @@ pub static RESOURCES: &[&R] = &[
     },
     &R {
         schema: typed::<k8s_openapi::api::apps::v1::DaemonSet>,
+        strategy: &PLAIN_GENERATION.with_columns(t::DAEMON_SET),
         ..workload("apps", "daemonsets", "daemonset", "DaemonSet", &["ds"])
     },
     &R {
         schema: typed::<k8s_openapi::api::apps::v1::Deployment>,
+        strategy: &PLAIN_GENERATION.with_columns(t::DEPLOYMENT),
         ..workload(
             "apps",
             "deployments",
@@ -58,10 +61,12 @@ pub static RESOURCES: &[&R] = &[
     },
     &R {
         schema: typed::<k8s_openapi::api::apps::v1::ReplicaSet>,
+        strategy: &PLAIN_GENERATION.with_columns(t::REPLICA_SET),
         ..workload("apps", "replicasets", "replicaset", "ReplicaSet", &["rs"])
     },
     &R {
         schema: typed::<k8s_openapi::api::apps::v1::StatefulSet>,
+        strategy: &PLAIN_GENERATION.with_columns(t::STATEFUL_SET),
         ..workload(
             "apps",
             "statefulsets",
@@ -72,10 +77,12 @@ pub static RESOURCES: &[&R] = &[
     },
     &R {
         schema: typed::<k8s_openapi::api::batch::v1::CronJob>,
+        strategy: &PLAIN_GENERATION.with_columns(t::CRON_JOB),
         ..workload("batch", "cronjobs", "cronjob", "CronJob", &["cj"])
     },
     &R {
         schema: typed::<k8s_openapi::api::batch::v1::Job>,
+        strategy: &PLAIN_GENERATION.with_columns(t::JOB),
         ..workload("batch", "jobs", "job", "Job", &[])
     },
 ];

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::tables::{AGE, NAME};
 use crate::registry::error::FieldError;
 use crate::registry::strategy::{Column, Strategy};
 
@@ -79,14 +80,11 @@ fn data_count(obj: &Value) -> Value {
     Value::from(count("data") + count("binaryData"))
 }
 
-static COLUMNS: &[Column] = &[Column {
-    name: "Data",
-    type_: "string",
-    format: "",
-    description: "Data contains the configuration data.",
-    priority: 0,
-    cell: data_count,
-}];
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::new("Data", "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.", |o, _| data_count(o)),
+    AGE,
+];
 
 const FIELDS: &[&str] = &["data", "binaryData"];
 

@@ -1,6 +1,7 @@
 //! The core (`v1`) group's resources.
 
 use super::schema::typed;
+use super::tables::{self, core as t};
 use super::{configmap::CONFIGMAP, namespace::NAMESPACE, secret::SECRET, PLAIN, PLAIN_GENERATION};
 use crate::registry::descriptor::{ResourceDescriptor as R, ALL_VERBS, VERBS_NO_COLLECTION_DELETE};
 use crate::registry::strategy::{NameRule, Plain};
@@ -8,6 +9,7 @@ use crate::registry::strategy::{NameRule, Plain};
 const SERVICE: Plain = Plain {
     name_rule: NameRule::Dns1035Label,
     generation: false,
+    columns: tables::core::SERVICE,
 };
 
 const fn core(
@@ -52,6 +54,7 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::Endpoints>,
         short_names: &["ep"],
+        strategy: &PLAIN.with_columns(t::ENDPOINTS),
         ..core(
             "endpoints",
             "endpoints",
@@ -64,11 +67,13 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::Event>,
         short_names: &["ev"],
+        strategy: &PLAIN.with_columns(tables::event::EVENT),
         ..core("events", "event", "Event", true, false, "events")
     },
     &R {
         schema: typed::<k8s_openapi::api::core::v1::LimitRange>,
         short_names: &["limits"],
+        strategy: &PLAIN.with_columns(tables::NAME_CREATED_AT),
         ..core(
             "limitranges",
             "limitrange",
@@ -95,11 +100,13 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::Node>,
         short_names: &["no"],
+        strategy: &PLAIN.with_columns(t::NODE),
         ..core("nodes", "node", "Node", false, true, "minions")
     },
     &R {
         schema: typed::<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
         short_names: &["pvc"],
+        strategy: &PLAIN.with_columns(tables::storage::PERSISTENT_VOLUME_CLAIM),
         ..core(
             "persistentvolumeclaims",
             "persistentvolumeclaim",
@@ -112,6 +119,7 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::PersistentVolume>,
         short_names: &["pv"],
+        strategy: &PLAIN.with_columns(tables::storage::PERSISTENT_VOLUME),
         ..core(
             "persistentvolumes",
             "persistentvolume",
@@ -125,11 +133,12 @@ pub static RESOURCES: &[&R] = &[
         schema: typed::<k8s_openapi::api::core::v1::Pod>,
         short_names: &["po"],
         categories: &["all"],
+        strategy: &PLAIN.with_columns(tables::pod::POD),
         ..core("pods", "pod", "Pod", true, true, "pods")
     },
     &R {
         schema: typed::<k8s_openapi::api::core::v1::PodTemplate>,
-        strategy: &PLAIN_GENERATION,
+        strategy: &PLAIN_GENERATION.with_columns(t::POD_TEMPLATE),
         ..core(
             "podtemplates",
             "podtemplate",
@@ -143,7 +152,7 @@ pub static RESOURCES: &[&R] = &[
         schema: typed::<k8s_openapi::api::core::v1::ReplicationController>,
         short_names: &["rc"],
         categories: &["all"],
-        strategy: &PLAIN_GENERATION,
+        strategy: &PLAIN_GENERATION.with_columns(t::REPLICATION_CONTROLLER),
         ..core(
             "replicationcontrollers",
             "replicationcontroller",
@@ -156,6 +165,7 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::ResourceQuota>,
         short_names: &["quota"],
+        strategy: &PLAIN.with_columns(t::RESOURCE_QUOTA),
         ..core(
             "resourcequotas",
             "resourcequota",
@@ -173,6 +183,7 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::ServiceAccount>,
         short_names: &["sa"],
+        strategy: &PLAIN.with_columns(t::SERVICE_ACCOUNT),
         ..core(
             "serviceaccounts",
             "serviceaccount",

@@ -2,7 +2,8 @@
 //!
 //! A descriptor names the resource and points at its strategy; the generic engine in
 //! `registry` does the rest. Kinds with behaviour of their own (defaults, validation,
-//! table columns) have a strategy file; the others use [`Plain`].
+//! table columns) have a strategy file; the others use [`Plain`] with their columns from
+//! [`tables`].
 
 mod apps;
 mod cluster;
@@ -11,6 +12,7 @@ mod core;
 mod namespace;
 pub mod schema;
 mod secret;
+pub mod tables;
 
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::strategy::{NameRule, Plain};
@@ -18,14 +20,17 @@ use crate::registry::strategy::{NameRule, Plain};
 pub(crate) const PLAIN: Plain = Plain {
     name_rule: NameRule::DnsSubdomain,
     generation: false,
+    columns: tables::NAME_AGE,
 };
 pub(crate) const PLAIN_GENERATION: Plain = Plain {
     name_rule: NameRule::DnsSubdomain,
     generation: true,
+    columns: tables::NAME_AGE,
 };
 pub(crate) const RBAC: Plain = Plain {
     name_rule: NameRule::PathSegment,
     generation: false,
+    columns: tables::NAME_AGE,
 };
 
 /// All served resources, in discovery order.
@@ -77,5 +82,26 @@ mod tests {
             let decoded = (d.schema)(&obj).unwrap_or_else(|e| panic!("{d:?}: {e}"));
             assert_eq!(decoded["kind"], d.kind, "{d:?}");
         }
+    }
+
+    #[test]
+    fn every_kind_has_a_name_column_and_cells_for_a_minimal_object() {
+        let now = std::time::SystemTime::now();
+        for d in catalog() {
+            let columns = d.strategy.table_columns();
+            let names: Vec<_> = columns.iter().filter(|c| c.format == "name").collect();
+            assert_eq!(names.len(), 1, "{d:?}: one Name column");
+            let obj = serde_json::json!({"metadata": {"name": "x", "creationTimestamp": "2024-01-01T00:00:00Z"}});
+            for c in columns {
+                assert!(
+                    !(c.cell)(&obj, now).is_null(),
+                    "{d:?}: {} has no cell",
+                    c.name
+                );
+            }
+        }
+        let pods = catalog().into_iter().find(|d| d.resource == "pods");
+        let pods = pods.map(|d| d.strategy.table_columns().len());
+        assert_eq!(pods, Some(9), "pods print upstream's nine columns");
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::tables::{AGE, NAME};
 use crate::registry::object;
 use crate::registry::strategy::{Column, NameRule, Strategy};
 
@@ -41,14 +42,11 @@ fn phase(obj: &Value) -> Value {
         .unwrap_or(Value::String(String::new()))
 }
 
-static COLUMNS: &[Column] = &[Column {
-    name: "Status",
-    type_: "string",
-    format: "",
-    description: "The status of the namespace",
-    priority: 0,
-    cell: phase,
-}];
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::new("Status", "The status of the namespace", |o, _| phase(o)),
+    AGE,
+];
 
 impl Strategy for Namespace {
     fn name_rule(&self) -> NameRule {

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::configmap::{validate_data_keys, validate_immutable};
+use super::tables::{AGE, NAME};
 use crate::registry::error::FieldError;
 use crate::registry::strategy::{Column, Strategy};
 
@@ -62,23 +63,11 @@ fn data_count(obj: &Value) -> Value {
     )
 }
 
-static COLUMNS: &[Column] = &[
-    Column {
-        name: "Type",
-        type_: "string",
-        format: "",
-        description: "The type of the secret",
-        priority: 0,
-        cell: secret_type,
-    },
-    Column {
-        name: "Data",
-        type_: "string",
-        format: "",
-        description: "The number of entries in data",
-        priority: 0,
-        cell: data_count,
-    },
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::new("Type", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types", |o, _| secret_type(o)),
+    Column::new("Data", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4", |o, _| data_count(o)),
+    AGE,
 ];
 
 fn base64_values(obj: &Value) -> Vec<FieldError> {

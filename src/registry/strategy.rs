@@ -5,6 +5,8 @@
 //! only what is its own. Every hook is synchronous and free of I/O, so the whole hook
 //! sequence is a plain function that unit tests call directly (see `hooks.rs`).
 
+use std::time::SystemTime;
+
 use serde_json::Value;
 
 use super::error::FieldError;
@@ -77,11 +79,16 @@ pub trait Strategy: Send + Sync {
         Vec::new()
     }
 
-    /// Extra table columns after NAME (before AGE): (name, type, format, description, cell).
+    /// The columns of this kind's server-side table (`as=Table`), Name and Age included,
+    /// in upstream's order; `-o wide` columns have priority 1. Kinds without a printer
+    /// upstream print Name and Age.
     fn table_columns(&self) -> &'static [Column] {
-        &[]
+        crate::kinds::tables::NAME_AGE
     }
 }
+
+/// Computes one table cell from the object, given the time the table is made at.
+pub type Cell = fn(&Value, SystemTime) -> Value;
 
 /// One server-side table column and how to compute its cell.
 pub struct Column {
@@ -89,14 +96,51 @@ pub struct Column {
     pub type_: &'static str,
     pub format: &'static str,
     pub description: &'static str,
+    /// 0: shown by `kubectl get`; 1: only with `-o wide`.
     pub priority: u32,
-    pub cell: fn(&Value) -> Value,
+    pub cell: Cell,
 }
 
-/// A strategy with no kind-specific behaviour beyond its name rule and generation.
+impl Column {
+    /// A `string` column shown by plain `kubectl get`.
+    pub const fn new(name: &'static str, description: &'static str, cell: Cell) -> Self {
+        Self {
+            name,
+            type_: "string",
+            format: "",
+            description,
+            priority: 0,
+            cell,
+        }
+    }
+
+    /// The same column with another type (`integer`, `boolean`, `date`).
+    pub const fn typed(self, type_: &'static str) -> Self {
+        Self { type_, ..self }
+    }
+
+    /// The same column shown only by `-o wide`.
+    pub const fn wide(self) -> Self {
+        Self {
+            priority: 1,
+            ..self
+        }
+    }
+}
+
+/// A strategy with no kind-specific behaviour beyond its name rule, generation and
+/// table columns.
 pub struct Plain {
     pub name_rule: NameRule,
     pub generation: bool,
+    pub columns: &'static [Column],
+}
+
+impl Plain {
+    /// The same strategy with the given table columns.
+    pub const fn with_columns(self, columns: &'static [Column]) -> Self {
+        Self { columns, ..self }
+    }
 }
 
 impl Strategy for Plain {
@@ -107,8 +151,11 @@ impl Strategy for Plain {
     fn tracks_generation(&self) -> bool {
         self.generation
     }
-}
 
+    fn table_columns(&self) -> &'static [Column] {
+        self.columns
+    }
+}
 /// Validates `name` by `rule`, returning upstream's messages.
 pub fn check_name(rule: NameRule, name: &str) -> Vec<String> {
     match rule {
