@@ -359,14 +359,13 @@ async fn missing_namespace_and_duplicate_errors() {
         "duplicate create: {err}"
     );
 
-    // ...while `kubectl create -f` shows the Status reason as well. (--validate=false:
-    // client-side schema validation downloads /openapi, which is not what this tests.)
+    // ...while `kubectl create -f` shows the Status reason as well.
     let manifest = server.scratch_file(
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n",
     );
     let manifest = manifest.to_str().expect("UTF-8 path");
-    let create_in = |ns: &'static str| ["create", "--validate=false", "-f", manifest, "-n", ns];
+    let create_in = |ns: &'static str| ["create", "-f", manifest, "-n", ns];
     let err = server.kubectl_err(&create_in("no-such-ns"));
     assert!(
         err.contains("Error from server (NotFound)")

@@ -94,7 +94,7 @@ async fn content_with_a_finalizer_holds_the_namespace_until_it_is_released() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: held\n  finalizers: [\"example.com/hold\"]\ndata:\n  a: b\n",
     );
     let manifest = manifest.to_string_lossy().to_string();
-    server.kubectl_ok(&["create", "--validate=false", "-f", &manifest]);
+    server.kubectl_ok(&["create", "-f", &manifest]);
     server.kubectl_ok(&["delete", "namespace", "held", "--wait=false"]);
 
     let namespace = eventually("the namespace's finalizer condition", SETTLE, || async {

@@ -87,12 +87,7 @@ fn patch(server: &Server, body: &str) -> String {
 async fn kubectl_patch_merges_lists_by_key_and_follows_directives() {
     let server = Server::start().await;
     let file = server.scratch_file("web.yaml", &deployment_yaml(TWO_CONTAINERS, "    app: web"));
-    server.kubectl_ok(&[
-        "create",
-        "--validate=false",
-        "-f",
-        file.to_str().unwrap_or_default(),
-    ]);
+    server.kubectl_ok(&["create", "-f", file.to_str().unwrap_or_default()]);
 
     // The default --type is strategic: container b changes by name, a stays.
     patch(
@@ -259,12 +254,7 @@ async fn kubectl_apply_removes_what_the_file_dropped() {
         "v1.yaml",
         &deployment_yaml(TWO_CONTAINERS, "    app: web\n    tier: front"),
     );
-    let out = server.kubectl_ok(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        v1.to_str().unwrap_or_default(),
-    ]);
+    let out = server.kubectl_ok(&["apply", "-f", v1.to_str().unwrap_or_default()]);
     assert_eq!(out.trim(), "deployment.apps/web created");
     // A change made outside the file: apply's three-way patch must keep it.
     server.kubectl_ok(&["label", "deployment", "web", "owner=ops"]);
@@ -276,13 +266,7 @@ async fn kubectl_apply_removes_what_the_file_dropped() {
         - name: ALPHA
           value: "1""#;
     let v2 = server.scratch_file("v2.yaml", &deployment_yaml(edited, "    app: web"));
-    let out = server.kubectl_ok(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        v2.to_str().unwrap_or_default(),
-        "-v=9",
-    ]);
+    let out = server.kubectl_ok(&["apply", "-f", v2.to_str().unwrap_or_default(), "-v=9"]);
     assert!(out.contains("deployment.apps/web configured"), "{out}");
     let obj = get(&server);
     assert_eq!(containers(&obj), [("a".into(), "nginx:2".into())]);
@@ -298,12 +282,7 @@ async fn kubectl_apply_removes_what_the_file_dropped() {
 
     // Adding back: b returns, after a as the file lists it.
     let v3 = server.scratch_file("v3.yaml", &deployment_yaml(TWO_CONTAINERS, "    app: web"));
-    server.kubectl_ok(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        v3.to_str().unwrap_or_default(),
-    ]);
+    server.kubectl_ok(&["apply", "-f", v3.to_str().unwrap_or_default()]);
     let obj = get(&server);
     assert_eq!(
         containers(&obj),
@@ -322,12 +301,7 @@ async fn kubectl_apply_removes_what_the_file_dropped() {
 async fn kubectl_label_annotate_and_edit() {
     let server = Server::start().await;
     let file = server.scratch_file("web.yaml", &deployment_yaml(TWO_CONTAINERS, "    app: web"));
-    server.kubectl_ok(&[
-        "create",
-        "--validate=false",
-        "-f",
-        file.to_str().unwrap_or_default(),
-    ]);
+    server.kubectl_ok(&["create", "-f", file.to_str().unwrap_or_default()]);
 
     // label and annotate send JSON merge patches (kubectl 1.32).
     let out = server.kubectl(&["label", "deployment", "web", "env=prod", "-v=9"]);
@@ -346,8 +320,7 @@ async fn kubectl_label_annotate_and_edit() {
     );
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", script.display()));
-    let mut edit =
-        server.kubectl_command(&["edit", "deployment", "web", "--validate=false", "-v=9"]);
+    let mut edit = server.kubectl_command(&["edit", "deployment", "web", "-v=9"]);
     edit.env("EDITOR", &script).env("KUBE_EDITOR", &script);
     let out = support::run_with_timeout(edit, support::KUBECTL_TIMEOUT);
     let log = String::from_utf8_lossy(&out.stderr);

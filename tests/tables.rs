@@ -83,7 +83,7 @@ fn rfc3339_ago(seconds: u64) -> String {
 fn apply(server: &Server, name: &str, yaml: &str) {
     let file = server.scratch_file(name, yaml);
     let file = file.to_str().expect("scratch paths are UTF-8");
-    server.kubectl_ok(&["apply", "--validate=false", "-f", file]);
+    server.kubectl_ok(&["apply", "-f", file]);
 }
 
 const OBJECTS: &str = r#"
