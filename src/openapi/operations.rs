@@ -13,6 +13,7 @@ use super::params::{
 };
 pub(crate) use super::params::{In, Param};
 use crate::registry::descriptor::ResourceDescriptor;
+use serde_json::Value;
 
 pub(crate) const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.";
 
@@ -44,6 +45,27 @@ pub(crate) struct PathItem {
     pub ops: Vec<Operation>,
     /// The kind every operation is about: (group, version, kind).
     pub gvk: (&'static str, &'static str, &'static str),
+}
+
+impl PathItem {
+    /// The path's OpenAPI object: each operation and the shared parameters, written by
+    /// the document format's own `operation` and `param` (v2 and v3 differ in both).
+    pub fn render(
+        &self,
+        operation: impl Fn(&Operation, &str, &str, &str) -> Value,
+        param: impl Fn(&Param) -> Value,
+    ) -> Value {
+        let mut out = serde_json::Map::new();
+        let (group, version, kind) = self.gvk;
+        for op in &self.ops {
+            out.insert(op.method.to_string(), operation(op, group, version, kind));
+        }
+        out.insert(
+            "parameters".into(),
+            Value::Array(self.params.iter().map(param).collect()),
+        );
+        Value::Object(out)
+    }
 }
 
 const PRODUCES: &[&str] = &[

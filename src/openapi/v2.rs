@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::operations::{self, In, Operation, Param, PathItem};
+use super::operations::{self, In, Operation, Param};
 
 /// The whole swagger document for the served resources.
 pub(crate) fn document(
@@ -12,7 +12,7 @@ pub(crate) fn document(
     let mut paths = Map::new();
     for d in descriptors {
         for item in operations::for_resource(d) {
-            paths.insert(item.path.clone(), path_item(&item));
+            paths.insert(item.path.clone(), item.render(operation, param));
         }
     }
     json!({
@@ -30,19 +30,6 @@ pub(crate) fn document(
         },
         "security": [{"BearerToken": []}],
     })
-}
-
-fn path_item(item: &PathItem) -> Value {
-    let mut out = Map::new();
-    let (group, version, kind) = item.gvk;
-    for op in &item.ops {
-        out.insert(op.method.to_string(), operation(op, group, version, kind));
-    }
-    out.insert(
-        "parameters".into(),
-        Value::Array(item.params.iter().map(param).collect()),
-    );
-    Value::Object(out)
 }
 
 fn operation(op: &Operation, group: &str, version: &str, kind: &str) -> Value {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use super::operations::{self, In, Operation, Param, PathItem};
+use super::operations::{self, In, Operation, Param};
 use crate::registry::descriptor::ResourceDescriptor;
 
 const V2_REF: &str = "#/definitions/";
@@ -55,7 +55,7 @@ pub(crate) fn document(resources: &[&'static ResourceDescriptor]) -> Value {
     }
     for d in resources {
         for item in operations::for_resource(d) {
-            paths.insert(item.path.clone(), path_item(&item));
+            paths.insert(item.path.clone(), item.render(operation, param));
         }
     }
     let mut schemas = Map::new();
@@ -93,19 +93,6 @@ fn content(media: &[&str], def: &str) -> Value {
             .map(|m| (m.to_string(), schema.clone()))
             .collect(),
     )
-}
-
-fn path_item(item: &PathItem) -> Value {
-    let mut out = Map::new();
-    let (group, version, kind) = item.gvk;
-    for op in &item.ops {
-        out.insert(op.method.to_string(), operation(op, group, version, kind));
-    }
-    out.insert(
-        "parameters".into(),
-        Value::Array(item.params.iter().map(param).collect()),
-    );
-    Value::Object(out)
 }
 
 fn operation(op: &Operation, group: &str, version: &str, kind: &str) -> Value {

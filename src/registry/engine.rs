@@ -268,35 +268,22 @@ impl Engine {
                 }
                 Err(e) => return Err(e),
             };
-            let precondition = Precondition::at_revision(current.revision);
-            let (command, mut result_obj) = match plan {
+            let (finished, mut result_obj) = match plan {
                 UpdatePlan::Unchanged => return Ok(old),
-                UpdatePlan::Write(new) => (
-                    Command::Update {
-                        key: key.clone(),
-                        value: stored_bytes(&new)?,
-                        precondition,
-                    },
-                    new,
-                ),
-                UpdatePlan::Delete(new) => (
-                    Command::Delete {
-                        key: key.clone(),
-                        precondition,
-                    },
-                    new,
-                ),
+                UpdatePlan::Write(new) => (false, new),
+                UpdatePlan::Delete(new) => (true, new),
             };
-            match self.propose_one(command).await? {
-                CommandResult::Stored { revision } | CommandResult::Deleted { revision, .. } => {
+            let precondition = Precondition::at_revision(current.revision);
+            let command = write_command(&key, &result_obj, finished, precondition)?;
+            match self.propose_write(name, command).await? {
+                Written::At(revision) => {
                     object::set_resource_version(&mut result_obj, revision);
                     return Ok(result_obj);
                 }
-                CommandResult::NotFound => return Err(self.not_found(name)),
-                CommandResult::Conflict { revision } if !client_pinned => {
+                Written::Conflict(revision) if !client_pinned => {
                     at = ReadAt::NotOlderThan(revision)
                 }
-                CommandResult::Conflict { .. } | CommandResult::AlreadyExists => break,
+                Written::Conflict(_) | Written::GiveUp => break,
             }
         }
         Err(RegistryError::Conflict {
@@ -325,30 +312,18 @@ impl Engine {
             if new == old {
                 return Ok(old);
             }
-            let precondition = Precondition::at_revision(current.revision);
             let finished = object::is_deleting(&new)
                 && object::finalizers(&new).is_empty()
                 && !self.desc.strategy.finalization_pending(&new);
-            let command = if finished {
-                Command::Delete {
-                    key: key.clone(),
-                    precondition,
-                }
-            } else {
-                Command::Update {
-                    key: key.clone(),
-                    value: stored_bytes(&new)?,
-                    precondition,
-                }
-            };
-            match self.propose_one(command).await? {
-                CommandResult::Stored { revision } | CommandResult::Deleted { revision, .. } => {
+            let precondition = Precondition::at_revision(current.revision);
+            let command = write_command(&key, &new, finished, precondition)?;
+            match self.propose_write(name, command).await? {
+                Written::At(revision) => {
                     object::set_resource_version(&mut new, revision);
                     return Ok(new);
                 }
-                CommandResult::NotFound => return Err(self.not_found(name)),
-                CommandResult::Conflict { revision } => at = ReadAt::NotOlderThan(revision),
-                CommandResult::AlreadyExists => break,
+                Written::Conflict(revision) => at = ReadAt::NotOlderThan(revision),
+                Written::GiveUp => break,
             }
         }
         Err(RegistryError::Conflict {
@@ -432,6 +407,18 @@ impl Engine {
         })
     }
 
+    /// Proposes one write of the object `name` and says what came of it.
+    async fn propose_write(&self, name: &str, command: Command) -> Result<Written, RegistryError> {
+        Ok(match self.propose_one(command).await? {
+            CommandResult::Stored { revision } | CommandResult::Deleted { revision, .. } => {
+                Written::At(revision)
+            }
+            CommandResult::NotFound => return Err(self.not_found(name)),
+            CommandResult::Conflict { revision } => Written::Conflict(revision),
+            CommandResult::AlreadyExists => Written::GiveUp,
+        })
+    }
+
     fn check_delete_preconditions(
         &self,
         obj: &Value,
@@ -487,6 +474,36 @@ impl Engine {
         }
         Ok(deleted)
     }
+}
+
+/// What proposing one write came to.
+enum Written {
+    /// Stored (or deleted) at this revision.
+    At(u64),
+    /// Another write changed the object first, at this revision.
+    Conflict(u64),
+    /// Nothing a retry could fix.
+    GiveUp,
+}
+
+/// The command that replaces the object at `key` with `new`, or removes it when its
+/// deletion is `finished` (no finalizers left).
+fn write_command(
+    key: &str,
+    new: &Value,
+    finished: bool,
+    precondition: Precondition,
+) -> Result<Command, RegistryError> {
+    let key = key.to_string();
+    Ok(if finished {
+        Command::Delete { key, precondition }
+    } else {
+        Command::Update {
+            key,
+            value: stored_bytes(new)?,
+            precondition,
+        }
+    })
 }
 
 /// The bytes stored for an object: its JSON without resourceVersion, which storage keeps
