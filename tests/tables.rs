@@ -502,4 +502,39 @@ async fn partial_object_metadata_for_get_list_and_watch() {
     assert_eq!(first["object"]["kind"], "PartialObjectMetadata");
     assert_eq!(first["object"]["metadata"]["name"], "one");
     assert!(first["object"].get("data").is_none(), "{first}");
+
+    // Bookmarks come in the same representation (a metadata informer decodes only
+    // meta.k8s.io kinds): here the bookmark that ends the initial events.
+    let resp = http
+        .get(server.url(&format!(
+            "{path}?watch=true&timeoutSeconds=2&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan"
+        )))
+        .header("Accept", accept("PartialObjectMetadata"))
+        .send()
+        .await
+        .expect("watch-list");
+    let body = resp.text().await.expect("watch-list body");
+    let events: Vec<Value> = body
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let bookmark = events
+        .iter()
+        .find(|e| e["type"] == "BOOKMARK")
+        .unwrap_or_else(|| panic!("no bookmark in {body:?}"));
+    assert_eq!(
+        bookmark["object"]["kind"], "PartialObjectMetadata",
+        "{bookmark}"
+    );
+    assert_eq!(
+        bookmark["object"]["apiVersion"], "meta.k8s.io/v1",
+        "{bookmark}"
+    );
+    assert_eq!(
+        bookmark["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    assert!(events
+        .iter()
+        .all(|e| e["object"]["kind"] == "PartialObjectMetadata"));
 }

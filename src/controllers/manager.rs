@@ -4,7 +4,9 @@
 //! renew the controller Lease, and while it holds that Lease it runs each controller's
 //! reconcile step.
 //! A tick's work runs as one future owned by the actor; a tick that finds the previous one
-//! still running is skipped, so a slow cluster never piles up work.
+//! still running is skipped, so a slow cluster never piles up work. The controllers' pass
+//! is a future of its own, so a long one (emptying a large namespace) never delays the
+//! Lease renewals; a tick that finds it still running starts no other.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,9 @@ pub struct ControllerManager {
     registry: Arc<Registry>,
     identity: Identity,
     busy: bool,
+    /// A controllers' pass is running. It runs apart from the Lease renewals, so a long
+    /// pass (emptying a large namespace) never lets the Leases lapse.
+    reconciling: bool,
     ticks: u32,
     leading: bool,
     controller_lease: Option<Observed>,
@@ -42,6 +47,7 @@ impl ControllerManager {
             registry,
             identity,
             busy: false,
+            reconciling: false,
             ticks: 0,
             leading: false,
             controller_lease: Some(Observed::default()),
@@ -62,19 +68,37 @@ impl ControllerManager {
         let identity = self.identity.clone();
         let work = async move {
             let leading = run_tick(&registry, &identity, renew_identity, &mut observed).await;
-            if leading {
-                run_controllers(&registry, &identity).await;
-            }
             (leading, observed)
         };
-        ctx.spawn(work.into_actor(self).map(|(leading, observed), actor, _| {
-            if leading != actor.leading {
-                tracing::info!(leading, "controller leadership changed");
-            }
-            actor.leading = leading;
-            actor.controller_lease = Some(observed);
-            actor.busy = false;
-        }));
+        ctx.spawn(
+            work.into_actor(self)
+                .map(|(leading, observed), actor, ctx| {
+                    if leading != actor.leading {
+                        tracing::info!(leading, "controller leadership changed");
+                    }
+                    actor.leading = leading;
+                    actor.controller_lease = Some(observed);
+                    actor.busy = false;
+                    if leading {
+                        actor.reconcile(ctx);
+                    }
+                }),
+        );
+    }
+
+    /// Starts a controllers' pass unless one is still running.
+    fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        if self.reconciling {
+            return;
+        }
+        self.reconciling = true;
+        let registry = self.registry.clone();
+        let identity = self.identity.clone();
+        let pass = async move { run_controllers(&registry, &identity).await };
+        ctx.spawn(
+            pass.into_actor(self)
+                .map(|(), actor, _| actor.reconciling = false),
+        );
     }
 }
 

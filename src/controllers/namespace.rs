@@ -3,7 +3,8 @@
 //!
 //! A deleted namespace keeps its `kubernetes` finalizer (spec.finalizers) until it is
 //! empty. Each pass deletes every object of every namespaced kind in it; objects with
-//! finalizers of their own stay Terminating until their owners remove them. While
+//! finalizers of their own stay Terminating until their owners remove them. The finalizer
+//! is removed by the first pass that finds nothing left. While
 //! anything remains, the namespace's status conditions say what (upstream's
 //! `NamespaceContentRemaining` and `NamespaceFinalizersRemaining`); once nothing does, the
 //! finalizer is removed and the namespace is gone, which is what `kubectl delete ns`
@@ -28,14 +29,27 @@ pub async fn reconcile(registry: &Registry) -> Result<(), RegistryError> {
             "the namespaces kind is not registered",
         ));
     };
-    let page = namespaces.list(None, &ListOptions::default()).await?;
+    // Which namespaces are terminating may come from this replica's cache; what they
+    // still hold is read at the linearizable revision below.
+    let page = namespaces.list(None, &cached()).await?;
     for item in &page.items {
         let namespace = item.decode();
         if object::is_deleting(&namespace) && has_own_finalizer(&namespace) {
-            empty_and_finalize(registry, &item.name).await?;
+            // One namespace that keeps failing must not hold up the others.
+            if let Err(e) = empty_and_finalize(registry, &item.name).await {
+                tracing::warn!(namespace = %item.name, error = %e, "emptying a terminating namespace");
+            }
         }
     }
     Ok(())
+}
+
+/// A list served from this replica's cache (`resourceVersion=0`).
+pub(super) fn cached() -> ListOptions {
+    ListOptions {
+        resource_version: Some("0".into()),
+        ..ListOptions::default()
+    }
 }
 
 fn has_own_finalizer(namespace: &Value) -> bool {
@@ -54,11 +68,16 @@ struct Remaining {
 
 async fn empty_and_finalize(registry: &Registry, name: &str) -> Result<(), RegistryError> {
     let mut remaining = Remaining::default();
+    // The finalizer goes only after a pass that found the namespace already empty: a
+    // create admitted against a lagging cache just before the delete has one more pass
+    // (a tick later) to show up and be deleted.
+    let mut found_any = false;
     for desc in registry.descriptors().iter().filter(|d| d.namespaced) {
         let Some(engine) = registry.engine(desc.group, desc.resource) else {
             continue;
         };
         let page = engine.list(Some(name), &ListOptions::default()).await?;
+        found_any |= !page.items.is_empty();
         for item in &page.items {
             let left = match engine
                 .delete(name, &item.name, &DeleteOptions::default())
@@ -82,7 +101,7 @@ async fn empty_and_finalize(registry: &Registry, name: &str) -> Result<(), Regis
     let Some(namespaces) = registry.engine("", "namespaces") else {
         return Ok(());
     };
-    if remaining.resources.is_empty() {
+    if !found_any {
         tracing::info!(namespace = name, "namespace empty; removing its finalizer");
         namespaces
             .update_owned_fields("", name, |ns| {
@@ -91,7 +110,7 @@ async fn empty_and_finalize(registry: &Registry, name: &str) -> Result<(), Regis
                 }
             })
             .await?;
-    } else {
+    } else if !remaining.resources.is_empty() {
         let conditions = conditions(&remaining);
         namespaces
             .update_owned_fields("", name, |ns| set_conditions(ns, &conditions))

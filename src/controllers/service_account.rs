@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::registry::list::{ListOptions, ReadAt};
+use crate::registry::list::ReadAt;
 use crate::registry::{Engine, Registry, RegistryError};
 
 pub const DEFAULT_ACCOUNT: &str = "default";
@@ -20,7 +20,7 @@ pub async fn reconcile(registry: &Registry) -> Result<(), RegistryError> {
             .ok_or_else(|| RegistryError::internal(format!("{resource} are not registered")))
     };
     let (namespaces, accounts) = (engine("namespaces")?, engine("serviceaccounts")?);
-    let page = namespaces.list(None, &ListOptions::default()).await?;
+    let page = namespaces.list(None, &super::namespace::cached()).await?;
     for item in &page.items {
         let namespace = item.decode();
         if namespace["status"]["phase"] != "Active" {
@@ -40,8 +40,6 @@ async fn create_missing(
 ) -> Result<(), RegistryError> {
     match engine.create(namespace, object).await {
         Ok(_) | Err(RegistryError::AlreadyExists { .. }) => Ok(()),
-        // The namespace began terminating since the list: nothing to add to it.
-        Err(RegistryError::Forbidden { .. } | RegistryError::NotFound { .. }) => Ok(()),
         Err(e) => Err(e),
     }
 }

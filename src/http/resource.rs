@@ -246,7 +246,13 @@ impl ResourceRequest<'_> {
         let include = self.include();
         let encoder: Option<Encoder> = match self.format {
             Format::Table => Some(Arc::new(move |event_type: &str, object: &CachedObject| {
-                let row = table(desc, &[object], Some(object.revision), None, include);
+                // A bookmark carries only its resourceVersion: a Table with no rows.
+                let objects: &[&CachedObject] = if event_type == "BOOKMARK" {
+                    &[]
+                } else {
+                    &[object]
+                };
+                let row = table(desc, objects, Some(object.revision), None, include);
                 encode_line(event_type, row.to_string().as_bytes())
             })),
             Format::PartialObjectMetadata => {

@@ -220,7 +220,16 @@ impl State {
             metadata["annotations"] = serde_json::json!({"k8s.io/initial-events-end": "true"});
         }
         let object = serde_json::json!({"kind": self.desc.kind, "apiVersion": self.desc.api_version(), "metadata": metadata});
-        encode_line("BOOKMARK", object.to_string().as_bytes())
+        // A watch in another representation (Table, PartialObjectMetadata) gets its
+        // bookmarks in that representation too, as upstream converts every event: a
+        // metadata informer cannot decode the kind's own object.
+        match (
+            &self.encoder,
+            CachedObject::from_value(self.desc, "", revision, &object),
+        ) {
+            (Some(encode), Ok(bookmark)) => encode("BOOKMARK", &bookmark),
+            _ => encode_line("BOOKMARK", object.to_string().as_bytes()),
+        }
     }
 
     /// Drains pending events, then sends a bookmark at a revision they all precede.
