@@ -115,7 +115,7 @@ async fn apply_and_create_need_no_validate_flag_and_unknown_fields_fail_strictly
         let err = server.kubectl_err(&[verb, "-f", typo]);
         assert!(
             err.contains("Error from server (BadRequest)")
-                && err.contains("strict decoding error: unknown field \"spec.foo\""),
+                && err.contains("Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.foo\""),
             "kubectl {verb}: {err}"
         );
     }

@@ -85,7 +85,9 @@ impl ResourceRequest<'_> {
 
     /// Decodes `obj` through the kind's schema (upstream decodes into its Go types):
     /// wrong types are a 400; undeclared fields are refused, warned about or dropped.
-    fn decode_typed(&self, obj: &Value) -> Result<Value, RegistryError> {
+    /// `body` says `obj` is the request body as sent (create, update), whose strict
+    /// decoding errors upstream prefixes with the kind it could not be handled as.
+    fn decode_typed(&self, obj: &Value, body: bool) -> Result<Value, RegistryError> {
         let desc = self.engine.desc;
         let decoded = (desc.schema)(obj).map_err(|e| {
             RegistryError::bad_request(format!(
@@ -105,10 +107,17 @@ impl ResourceRequest<'_> {
             .field_validation()
             .map_err(|_| RegistryError::bad_request("invalid fieldValidation"))?
         {
-            FieldValidation::Strict => Err(RegistryError::bad_request(format!(
-                "strict decoding error: {}",
-                described.join(", ")
-            ))),
+            FieldValidation::Strict => {
+                let strict = format!("strict decoding error: {}", described.join(", "));
+                Err(RegistryError::bad_request(if body {
+                    format!(
+                        "{} in version \"{}\" cannot be handled as a {}: {strict}",
+                        desc.kind, desc.version, desc.kind
+                    )
+                } else {
+                    strict
+                }))
+            }
             FieldValidation::Warn => {
                 self.warnings.borrow_mut().extend(described);
                 Ok(decoded)
@@ -182,7 +191,7 @@ impl ResourceRequest<'_> {
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(desc.kind);
         self.field_validation()?;
-        Ok(self.decode_typed(&obj)?)
+        Ok(self.decode_typed(&obj, true)?)
     }
 
     pub async fn get(&self) -> Result<HttpResponse, ApiError> {
@@ -338,7 +347,7 @@ impl ResourceRequest<'_> {
                             e
                         }
                     })?;
-                    let mut patched = self.decode_typed(&applied)?;
+                    let mut patched = self.decode_typed(&applied, false)?;
                     if crate::registry::object::name(&patched) != name {
                         return Err(crate::registry::RegistryError::bad_request(
                             "metadata.name cannot be changed by a patch",
