@@ -72,11 +72,15 @@ async fn empty_and_finalize(registry: &Registry, name: &str) -> Result<(), Regis
     // create admitted against a lagging cache just before the delete has one more pass
     // (a tick later) to show up and be deleted.
     let mut found_any = false;
+    // The first list reads at the linearizable revision; the others read at least there,
+    // so a pass costs one read-index round, not one per kind.
+    let mut at = ListOptions::default();
     for desc in registry.descriptors().iter().filter(|d| d.namespaced) {
         let Some(engine) = registry.engine(desc.group, desc.resource) else {
             continue;
         };
-        let page = engine.list(Some(name), &ListOptions::default()).await?;
+        let page = engine.list(Some(name), &at).await?;
+        at.resource_version = Some(page.revision.to_string());
         found_any |= !page.items.is_empty();
         for item in &page.items {
             let left = match engine

@@ -68,6 +68,15 @@ impl PathItem {
     }
 }
 
+/// The description upstream gives a success response with this status code.
+pub(crate) fn response_description(code: &str) -> &'static str {
+    match code {
+        "201" => "Created",
+        "202" => "Accepted",
+        _ => "OK",
+    }
+}
+
 const PRODUCES: &[&str] = &[
     "application/json",
     "application/yaml",

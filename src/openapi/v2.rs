@@ -45,11 +45,7 @@ fn operation(op: &Operation, group: &str, version: &str, kind: &str) -> Value {
     params.extend(op.params.iter().map(param));
     let mut responses = Map::new();
     for (code, def) in &op.responses {
-        let description = match *code {
-            "201" => "Created",
-            "202" => "Accepted",
-            _ => "OK",
-        };
+        let description = operations::response_description(code);
         responses.insert(
             code.to_string(),
             json!({"description": description, "schema": {"$ref": format!("#/definitions/{def}")}}),

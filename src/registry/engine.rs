@@ -312,9 +312,7 @@ impl Engine {
             if new == old {
                 return Ok(old);
             }
-            let finished = object::is_deleting(&new)
-                && object::finalizers(&new).is_empty()
-                && !self.desc.strategy.finalization_pending(&new);
+            let finished = hooks::deletion_finished(self.desc, &new);
             let precondition = Precondition::at_revision(current.revision);
             let command = write_command(&key, &new, finished, precondition)?;
             match self.propose_write(name, command).await? {

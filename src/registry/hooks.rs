@@ -163,13 +163,18 @@ pub fn prepare_update(
     if &new == old {
         return Ok(UpdatePlan::Unchanged);
     }
-    if object::is_deleting(&new)
-        && object::finalizers(&new).is_empty()
-        && !desc.strategy.finalization_pending(&new)
-    {
+    if deletion_finished(desc, &new) {
         return Ok(UpdatePlan::Delete(new));
     }
     Ok(UpdatePlan::Write(new))
+}
+
+/// Whether `obj` is terminating with nothing left to wait for: no finalizers, and no
+/// finalization of the kind's own pending. Such an object is removed, not stored.
+pub fn deletion_finished(desc: &ResourceDescriptor, obj: &Value) -> bool {
+    object::is_deleting(obj)
+        && object::finalizers(obj).is_empty()
+        && !desc.strategy.finalization_pending(obj)
 }
 
 fn check_preconditions(
