@@ -20,6 +20,7 @@ pub mod membership;
 mod network;
 pub mod peer;
 mod read_index;
+mod read_rounds;
 mod requests;
 pub mod snapshot;
 mod snapshot_builder;
@@ -74,10 +75,7 @@ pub struct Consensus {
     ready_revision: Arc<AtomicU64>,
     request_timeout: Duration,
     snapshots: SnapshotFiles,
-    /// The term and last log index when this process started: a floor for read indexes
-    /// served by a leader that resumed that term after a restart (see
-    /// `serve_read_index`).
-    restart_log_position: (u64, u64),
+    read_rounds: read_index::ReadIndexRounds,
 }
 
 /// Where to put a node's Raft state and how to reach it.
@@ -124,6 +122,12 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Stopped(e.to_string()))?;
         let batcher = batcher::Batcher::start(raft.clone());
+        let read_rounds = read_index::ReadIndexRounds::start(read_index::ReadIndexSource {
+            raft: raft.clone(),
+            node_id: opts.node_id,
+            peers: peers.clone(),
+            restart_log_position,
+        });
         let node = Self {
             raft,
             node_id: opts.node_id,
@@ -134,7 +138,7 @@ impl Consensus {
             ready_revision: Arc::new(AtomicU64::new(0)),
             request_timeout: opts.request_timeout,
             snapshots,
-            restart_log_position,
+            read_rounds,
         };
         node.initialize_if_new(&opts.initial_cluster).await?;
         tokio::spawn(read_index::watch_readiness(node.clone()));
@@ -188,14 +192,19 @@ impl Consensus {
 
     /// The peer address of member `id`, from the membership this replica knows.
     fn address_of(&self, id: NodeId) -> Option<String> {
-        let metrics = self.raft.metrics();
-        let metrics = metrics.borrow();
-        metrics
-            .membership_config
-            .membership()
-            .get_node(&id)
-            .map(|node| node.addr.clone())
+        member_address(&self.raft, id)
     }
+}
+
+/// The peer address of member `id` in the membership `raft` knows.
+fn member_address(raft: &Raft, id: NodeId) -> Option<String> {
+    let metrics = raft.metrics();
+    let metrics = metrics.borrow();
+    metrics
+        .membership_config
+        .membership()
+        .get_node(&id)
+        .map(|node| node.addr.clone())
 }
 
 /// The term of the stored vote and the last log index, read from storage before Raft
