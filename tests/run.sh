@@ -17,6 +17,25 @@ if ((${#need_apt[@]})); then
   "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The Python client test (tests/python_client.rs) runs the pinned `kubernetes` client
+# from a virtualenv under target/, made once and reused.
+python_client=kubernetes==31.0.0
+venv="${CARGO_TARGET_DIR:-target}/python-client"
+if ! "$venv/bin/python" -c "import kubernetes; assert kubernetes.__version__ == '${python_client#*==}'" 2>/dev/null; then
+  command -v python3 >/dev/null || need_py=1
+  if [[ -n ${need_py:-} ]] || ! python3 -m venv --help >/dev/null 2>&1; then
+    echo "tests/run.sh: installing python3 and python3-venv with apt-get" >&2
+    sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  echo "tests/run.sh: installing the Python client ($python_client) into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$python_client"
+fi
+export KEELSON_PYTHON="$PWD/$venv/bin/python"
+[[ $venv == /* ]] && export KEELSON_PYTHON="$venv/bin/python"
+
 echo "tests/run.sh: building and testing (release profile, shared with the binary)" >&2
 cargo test --release -p keelson-proto -p keelson -p keelson-chaos -- --test-threads="${KEELSON_TEST_THREADS:-2}"
 

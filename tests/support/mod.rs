@@ -32,6 +32,8 @@ use tempfile::TempDir;
 use credentials::AdminCredentials;
 
 #[allow(unused_imports)]
+pub use kubectl::PROXY_VARS;
+#[allow(unused_imports)]
 pub use run::{run_with_timeout, ChildGuard, TimedOutput};
 
 /// How long a server gets to answer /readyz with 200 after it is spawned.
