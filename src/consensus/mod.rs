@@ -114,7 +114,7 @@ impl Consensus {
             .map_err(|e| ConsensusError::Config(format!("peer client: {e}")))?;
         let raft = Raft::new(
             opts.node_id,
-            Arc::new(raft_config(opts.snapshot_count)?),
+            Arc::new(raft_config(opts.node_id, opts.snapshot_count)?),
             Network::new(peers.clone()),
             log_store,
             state_machine,
@@ -227,7 +227,16 @@ async fn restart_position(log_store: &mut LogStore) -> Result<(u64, u64), Consen
 /// Log entries between snapshots by default.
 pub const DEFAULT_SNAPSHOT_COUNT: u64 = 10_000;
 
-fn raft_config(snapshot_count: u64) -> Result<Config, ConsensusError> {
+/// The entries between snapshots on replica `node_id`: `snapshot_count`, stretched by an
+/// eighth per id modulo five, so that replicas which applied the same log do not all
+/// stop to build a snapshot at the same index (at 64 clients, three replicas snapshotting
+/// at once halved the cluster's write rate; docs/benchmarks.md).
+fn snapshot_period(node_id: NodeId, snapshot_count: u64) -> u64 {
+    let count = snapshot_count.max(1);
+    count + count * (node_id.saturating_sub(1) % 5) / 8
+}
+
+fn raft_config(node_id: NodeId, snapshot_count: u64) -> Result<Config, ConsensusError> {
     let config = Config {
         cluster_name: "keelson".into(),
         heartbeat_interval: 100,
@@ -235,7 +244,7 @@ fn raft_config(snapshot_count: u64) -> Result<Config, ConsensusError> {
         election_timeout_max: 800,
         // Bounds one append-entries message (see the peer server's body limit).
         max_payload_entries: 32,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_count.max(1)),
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_period(node_id, snapshot_count)),
         // Entries kept behind a snapshot, so a member a little behind still catches up
         // from the log instead of a whole snapshot.
         max_in_snapshot_log_to_keep: (snapshot_count / 10).min(1_000),
@@ -249,3 +258,15 @@ fn raft_config(snapshot_count: u64) -> Result<Config, ConsensusError> {
 
 #[cfg(test)]
 mod storage_suite;
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_period;
+
+    #[test]
+    fn replicas_snapshot_at_different_periods() {
+        let periods: Vec<u64> = (1..=3).map(|id| snapshot_period(id, 10_000)).collect();
+        assert_eq!(periods, [10_000, 11_250, 12_500]);
+        assert_eq!(snapshot_period(1, 0), 1, "a zero count still snapshots");
+    }
+}
