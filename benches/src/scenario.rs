@@ -1,12 +1,14 @@
 //! The figures, in the order they are measured.
 //!
 //! 1. Throughput, on a fresh keelson and a fresh etcd: 1 KiB ConfigMap creates vs 1 KiB
-//!    puts of distinct keys at each concurrency, then GETs of one object vs ranges of
-//!    one key. keelson and etcd points alternate, so drift hits both alike.
-//! 2. Footprint, on another fresh pair: 10,000 objects loaded and listed in one request
-//!    (keelson: full LIST; etcd: one prefix range), then filled up to the footprint
-//!    count; RSS and data-dir size; then a restart on the same data dir, timed from
-//!    spawn to ready.
+//!    puts of distinct keys at each concurrency (and 8 KiB at 16 clients), GETs of one
+//!    object vs ranges of one key, updates with a precondition ([`updates`]), watch
+//!    fan-out ([`watch`]), then issue #3's keelson-only Deployment figures
+//!    ([`deployments`]). keelson and etcd points alternate, so drift hits both alike.
+//! 2. Footprint, on another fresh pair: 10,000 objects loaded and listed ([`list`]:
+//!    one request, resourceVersion=0, pages), a restart timed, then filled up to the
+//!    footprint count; RSS and data-dir size; a LIST of everything; then a restart on
+//!    the same data dir, timed from spawn to ready.
 //!
 //! Both run at once on the same cores and disk, so the numbers are a pair; the run's
 //! own client shares those cores too.
@@ -22,13 +24,18 @@ use anyhow::{Context, Result};
 
 use crate::driver::{self, Budget};
 use crate::etcd_node::{self, EtcdNode};
-use crate::keelson_api::{CreateConfigMap, GetConfigMap};
+use crate::keelson_api::{CreateConfigMap, GetConfigMap, Protocol};
 use crate::keelson_node::KeelsonNode;
-use crate::report::{Report, Unit};
+use crate::report::{thousands, Report, Unit};
 
+mod deployments;
 mod failover;
 mod footprint;
+mod list;
+mod replicas;
 pub mod three;
+mod updates;
+mod watch;
 
 /// How long and how hard each figure is measured.
 #[derive(Clone, Debug)]
@@ -59,6 +66,25 @@ pub struct Settings {
     pub resume_limit: Duration,
     /// Three replicas: also kill etcd's leader, for the same figure.
     pub etcd_failover: bool,
+    /// Updates with a precondition: concurrencies (both topologies).
+    pub update_concurrency: Vec<usize>,
+    /// The page size of the paged LIST.
+    pub list_page: usize,
+    /// The large value of the object-size dimension, in bytes (writes at 16 clients).
+    pub big_value: usize,
+    /// Watch fan-out on one node: watcher counts.
+    pub watchers: Vec<usize>,
+    /// Watch fan-out on a follower of the three-replica cluster.
+    pub three_watchers: usize,
+    /// Watch fan-out: writes per second (open loop) and for how long.
+    pub watch_rate: u32,
+    pub watch_window: Duration,
+    /// Watch fan-out: how long to wait after the last write for every event to arrive.
+    pub watch_drain: Duration,
+    /// Issue #3's Deployment figures: clients (each with its own Deployment).
+    pub deployment_clients: usize,
+    /// Only these groups of figures (empty: all); see `--only`.
+    pub only: Vec<String>,
 }
 
 impl Settings {
@@ -82,7 +108,22 @@ impl Settings {
             settle: Duration::from_secs(1),
             resume_limit: Duration::from_secs(30),
             etcd_failover: true,
+            update_concurrency: vec![16, 64],
+            list_page: 500,
+            big_value: 8 * 1024,
+            watchers: vec![100, 1000],
+            three_watchers: 1000,
+            watch_rate: 500,
+            watch_window: Duration::from_secs(q(2, 10)),
+            watch_drain: Duration::from_secs(q(3, 10)),
+            deployment_clients: 16,
+            only: Vec::new(),
         }
+    }
+
+    /// Whether the figures of group `name` are measured (see `--only`).
+    pub fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
     }
 
     /// One paragraph for the three-replica part of the report.
@@ -104,13 +145,18 @@ impl Settings {
     pub fn describe(&self) -> String {
         format!(
             "closed loop, one connection per client; {} s per point after a {} s warm-up; \
-             1 KiB values; LIST median of {} after one untimed; loads with {} clients; \
-             footprint after {} objects",
+             1 KiB values; LIST median of {} after one untimed, pages of {}; loads with {} \
+             clients; footprint after {} objects; watch fan-out: {} writes/s of {} s, \
+             watchers {:?}",
             self.point.as_secs(),
             self.warmup.as_secs(),
             self.list_repeats,
+            self.list_page,
             self.load_clients(),
-            self.footprint_objects
+            self.footprint_objects,
+            self.watch_rate,
+            self.watch_window.as_secs(),
+            self.watchers
         )
     }
 
@@ -134,15 +180,26 @@ pub struct Binaries {
 
 /// Runs every figure with processes and data under `work`; fills `report`.
 pub async fn run(s: &Settings, bins: &Binaries, work: &Path, report: &mut Report) -> Result<()> {
-    throughput(s, bins, &work.join("throughput"), report).await?;
-    footprint::run(s, bins, &work.join("footprint"), report).await
+    let first = ["writes", "reads", "updates", "watch", "deployments"];
+    if first.iter().any(|g| s.wants(g)) {
+        throughput(s, bins, &work.join("throughput"), report).await?;
+    }
+    if s.wants("list") {
+        footprint::run(s, bins, &work.join("footprint"), report).await?;
+    }
+    Ok(())
 }
 
 /// A payload of exactly 1 KiB of letters and digits (safe in JSON and in a key).
 pub fn payload() -> Arc<str> {
+    payload_of(1024)
+}
+
+/// A payload of exactly `len` letters and digits.
+pub fn payload_of(len: usize) -> Arc<str> {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut x: u32 = 0x9e37_79b9;
-    let s: String = (0..1024)
+    let s: String = (0..len)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 17;
@@ -177,45 +234,182 @@ pub async fn start_pair(
 
 async fn throughput(s: &Settings, bins: &Binaries, dir: &Path, report: &mut Report) -> Result<()> {
     let (mut keelson, mut etcd) = start_pair(s, bins, dir).await?;
-    let payload = payload();
-    for &c in &s.concurrency {
-        let what = format!("writes, {c} client{}", if c == 1 { "" } else { "s" });
-        let ops = (0..c)
-            .map(|_| {
-                let api = keelson.client()?;
-                Ok(CreateConfigMap {
-                    api,
-                    namespace: "default".into(),
-                    prefix: format!("bench-c{c}-"),
-                    payload: payload.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let cpu0 = keelson.cpu_time();
-        let k = driver::run(&format!("writes c={c} keelson"), ops, s.timed()).await;
-        let k_cpu = cpu_per_op(cpu0, keelson.cpu_time(), &k);
+    if s.wants("writes") {
+        for &c in &s.concurrency {
+            let what = format!("writes, {c} client{}", if c == 1 { "" } else { "s" });
+            let (k, e) = write_point(s, &keelson, &etcd, c, &payload(), &what, report).await?;
+            if c == 16 {
+                size_cost(report, "1 KiB", &k, &e);
+                replica_cost(report, "1", &k, &e);
+            }
+        }
+        let big = payload_of(s.big_value);
+        let kib = s.big_value / 1024;
+        let what = format!("writes of {kib} KiB values, 16 clients");
+        let (k, e) = write_point(s, &keelson, &etcd, 16, &big, &what, report).await?;
+        size_cost(report, &format!("{kib} KiB"), &k, &e);
         keelson.check_alive()?;
-        let ops = etcd.clients(c).await?.into_iter();
-        let ops = ops
-            .map(|kv| etcd_node::Put {
-                kv,
-                prefix: format!("/bench/writes/c{c}/"),
-                value: payload.clone(),
-            })
-            .collect();
-        let cpu0 = etcd.cpu_time();
-        let e = driver::run(&format!("writes c={c} etcd"), ops, s.timed()).await;
-        let e_cpu = cpu_per_op(cpu0, etcd.cpu_time(), &e);
-        report.point(&what, "creates or puts", &k, &e);
-        report.row(
-            format!("{what}: server CPU µs per op"),
-            Unit::Micros,
-            k_cpu,
-            e_cpu,
-        );
     }
-    reads(s, &mut keelson, &etcd, report).await?;
+    if s.wants("reads") {
+        reads(s, &mut keelson, &etcd, report).await?;
+    }
+    if s.wants("updates") {
+        single_updates(s, &keelson, &etcd, report).await?;
+        keelson.check_alive()?;
+    }
+    if s.wants("watch") {
+        single_watch(s, &keelson, &etcd, report).await?;
+        keelson.check_alive()?;
+    }
+    if s.wants("deployments") {
+        deployments::run(s, &keelson, report).await?;
+        keelson.check_alive()?;
+    }
     stop_pair(s, &mut keelson, &mut etcd, report).await;
+    Ok(())
+}
+
+/// One write point: `c` clients creating objects of `value` vs puts; returns both sides.
+async fn write_point(
+    s: &Settings,
+    keelson: &KeelsonNode,
+    etcd: &EtcdNode,
+    c: usize,
+    value: &Arc<str>,
+    what: &str,
+    report: &mut Report,
+) -> Result<(driver::Stats, driver::Stats)> {
+    let tag = format!("c{c}-{}", value.len());
+    let ops = (0..c)
+        .map(|_| {
+            Ok(CreateConfigMap {
+                api: keelson.client()?,
+                namespace: "default".into(),
+                prefix: format!("bench-{tag}-"),
+                payload: value.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cpu0 = keelson.cpu_time();
+    let k = driver::run(&format!("writes {tag} keelson"), ops, s.timed()).await;
+    let k_cpu = cpu_per_op(cpu0, keelson.cpu_time(), &k);
+    let ops = etcd.clients(c).await?.into_iter();
+    let ops = ops
+        .map(|kv| etcd_node::Put {
+            kv,
+            prefix: format!("/bench/writes/{tag}/"),
+            value: value.clone(),
+        })
+        .collect();
+    let cpu0 = etcd.cpu_time();
+    let e = driver::run(&format!("writes {tag} etcd"), ops, s.timed()).await;
+    let e_cpu = cpu_per_op(cpu0, etcd.cpu_time(), &e);
+    report.point(what, "creates or puts", &k, &e);
+    report.row(
+        format!("{what}: server CPU µs per op"),
+        Unit::Micros,
+        k_cpu,
+        e_cpu,
+    );
+    Ok((k, e))
+}
+
+/// The object-size points of the cost model: creates/s and p99 at 16 clients.
+fn size_cost(report: &mut Report, at: &str, k: &driver::Stats, e: &driver::Stats) {
+    let fig = "writes, 16 clients: creates or puts/s";
+    report.cost(
+        "object size",
+        fig,
+        at,
+        Unit::PerSec,
+        k.ops_per_sec(),
+        e.ops_per_sec(),
+    );
+    let (kq, eq) = (k.quantile_ms(0.99), e.quantile_ms(0.99));
+    report.cost(
+        "object size",
+        "writes, 16 clients: p99 ms",
+        at,
+        Unit::Millis,
+        kq,
+        eq,
+    );
+}
+
+/// The replica-count points of the cost model (1 KiB writes at 16 clients).
+pub(crate) fn replica_cost(report: &mut Report, at: &str, k: &driver::Stats, e: &driver::Stats) {
+    let fig = "writes, 16 clients: creates or puts/s";
+    report.cost(
+        "replicas",
+        fig,
+        at,
+        Unit::PerSec,
+        k.ops_per_sec(),
+        e.ops_per_sec(),
+    );
+    let (kq, eq) = (k.quantile_ms(0.99), e.quantile_ms(0.99));
+    report.cost(
+        "replicas",
+        "writes, 16 clients: p99 ms",
+        at,
+        Unit::Millis,
+        kq,
+        eq,
+    );
+}
+
+async fn single_updates(
+    s: &Settings,
+    keelson: &KeelsonNode,
+    etcd: &EtcdNode,
+    report: &mut Report,
+) -> Result<()> {
+    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
+    for &c in &s.update_concurrency {
+        let clients = (0..c).map(|_| keelson.client()).collect::<Result<_>>()?;
+        let k = updates::Side {
+            clients,
+            cpu: &k_cpu,
+        };
+        let e = updates::Side {
+            clients: etcd.clients(c).await?,
+            cpu: &e_cpu,
+        };
+        let what = format!("updates with resourceVersion, {c} clients");
+        updates::point(s, &what, &format!("c{c}"), k, e, report).await;
+    }
+    Ok(())
+}
+
+async fn single_watch(
+    s: &Settings,
+    keelson: &KeelsonNode,
+    etcd: &EtcdNode,
+    report: &mut Report,
+) -> Result<()> {
+    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
+    let watch_api = || keelson.client_with(Protocol::Http2);
+    for &w in &s.watchers {
+        let tag = format!("w{w}");
+        let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
+        let side = watch::KeelsonSide {
+            watch: &watch_api,
+            writers,
+            cpu: &k_cpu,
+        };
+        let k = watch::keelson_point(s, w, &tag, side, report).await?;
+        let side = watch::EtcdSide {
+            watch_url: etcd.client_url(),
+            writers: etcd.clients(4).await?,
+            cpu: &e_cpu,
+        };
+        let e = watch::etcd_point(s, w, &tag, side).await?;
+        let what = format!("watch fan-out, {} watchers", thousands(w as u64));
+        watch::rows(s, &what, &k, &e, report);
+        let (kq, eq) = (k.stats.quantile_ms(0.99), e.stats.quantile_ms(0.99));
+        let fig = "watch fan-out: ack to last watcher, p99 ms";
+        report.cost("watchers", fig, &thousands(w as u64), Unit::Millis, kq, eq);
+    }
     Ok(())
 }
 
