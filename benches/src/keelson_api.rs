@@ -148,17 +148,19 @@ impl Api {
             .await
     }
 
-    /// Replaces ConfigMap `ns`/`name` with `payload`, on the precondition that it is
-    /// still at resourceVersion `rv`; returns the new resourceVersion.
+    /// Replaces ConfigMap `ns`/`name` with `payload` and `seq`, on the precondition that
+    /// it is still at resourceVersion `rv`; returns the new resourceVersion.
     pub async fn update_configmap(
         &self,
-        ns: &str,
-        name: &str,
+        (ns, name): (&str, &str),
         rv: &str,
         payload: &str,
+        seq: u64,
     ) -> Result<String, String> {
+        // `seq` makes every update change the object: an update that changes nothing
+        // is answered without a write, as upstream does.
         let body = format!(
-            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","resourceVersion":"{rv}"}},"data":{{"payload":"{payload}"}}}}"#
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","resourceVersion":"{rv}"}},"data":{{"payload":"{payload}","seq":"{seq}"}}}}"#
         );
         let path = format!("/api/v1/namespaces/{ns}/configmaps/{name}");
         let body = self
@@ -303,11 +305,14 @@ pub struct UpdateConfigMap {
 }
 
 impl Op for UpdateConfigMap {
-    async fn run(&mut self, _seq: u64) -> Result<(), String> {
+    async fn run(&mut self, seq: u64) -> Result<(), String> {
         let rv = self
             .api
-            .update_configmap(&self.namespace, &self.name, &self.rv, &self.payload)
+            .update_configmap((&self.namespace, &self.name), &self.rv, &self.payload, seq)
             .await?;
+        if rv == self.rv {
+            return Err(format!("the update left resourceVersion {rv}: no write"));
+        }
         self.rv = rv;
         Ok(())
     }

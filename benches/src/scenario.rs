@@ -24,9 +24,9 @@ use anyhow::{Context, Result};
 
 use crate::driver::{self, Budget};
 use crate::etcd_node::{self, EtcdNode};
-use crate::keelson_api::{CreateConfigMap, GetConfigMap, Protocol};
+use crate::keelson_api::GetConfigMap;
 use crate::keelson_node::KeelsonNode;
-use crate::report::{thousands, Report, Unit};
+use crate::report::{Report, Unit};
 
 mod deployments;
 mod failover;
@@ -36,6 +36,7 @@ mod replicas;
 pub mod three;
 mod updates;
 mod watch;
+mod writes;
 
 /// How long and how hard each figure is measured.
 #[derive(Clone, Debug)]
@@ -98,7 +99,7 @@ impl Settings {
             read_clients: 16,
             list_objects: 10_000,
             list_repeats: if quick { 3 } else { 5 },
-            footprint_objects: q(10_000, 100_000),
+            footprint_objects: q(20_000, 100_000),
             load_limit: Duration::from_secs(q(30, 600)),
             ready_limit: Duration::from_secs(q(30, 120)),
             stop_grace: Duration::from_secs(10),
@@ -237,28 +238,28 @@ async fn throughput(s: &Settings, bins: &Binaries, dir: &Path, report: &mut Repo
     if s.wants("writes") {
         for &c in &s.concurrency {
             let what = format!("writes, {c} client{}", if c == 1 { "" } else { "s" });
-            let (k, e) = write_point(s, &keelson, &etcd, c, &payload(), &what, report).await?;
+            let (k, e) = writes::point(s, &keelson, &etcd, c, &payload(), &what, report).await?;
             if c == 16 {
-                size_cost(report, "1 KiB", &k, &e);
-                replica_cost(report, "1", &k, &e);
+                writes::size_cost(report, "1 KiB", &k, &e);
+                writes::replica_cost(report, "1", &k, &e);
             }
         }
         let big = payload_of(s.big_value);
         let kib = s.big_value / 1024;
         let what = format!("writes of {kib} KiB values, 16 clients");
-        let (k, e) = write_point(s, &keelson, &etcd, 16, &big, &what, report).await?;
-        size_cost(report, &format!("{kib} KiB"), &k, &e);
+        let (k, e) = writes::point(s, &keelson, &etcd, 16, &big, &what, report).await?;
+        writes::size_cost(report, &format!("{kib} KiB"), &k, &e);
         keelson.check_alive()?;
     }
     if s.wants("reads") {
         reads(s, &mut keelson, &etcd, report).await?;
     }
     if s.wants("updates") {
-        single_updates(s, &keelson, &etcd, report).await?;
+        updates::single(s, &keelson, &etcd, report).await?;
         keelson.check_alive()?;
     }
     if s.wants("watch") {
-        single_watch(s, &keelson, &etcd, report).await?;
+        watch::single(s, &keelson, &etcd, report).await?;
         keelson.check_alive()?;
     }
     if s.wants("deployments") {
@@ -266,150 +267,6 @@ async fn throughput(s: &Settings, bins: &Binaries, dir: &Path, report: &mut Repo
         keelson.check_alive()?;
     }
     stop_pair(s, &mut keelson, &mut etcd, report).await;
-    Ok(())
-}
-
-/// One write point: `c` clients creating objects of `value` vs puts; returns both sides.
-async fn write_point(
-    s: &Settings,
-    keelson: &KeelsonNode,
-    etcd: &EtcdNode,
-    c: usize,
-    value: &Arc<str>,
-    what: &str,
-    report: &mut Report,
-) -> Result<(driver::Stats, driver::Stats)> {
-    let tag = format!("c{c}-{}", value.len());
-    let ops = (0..c)
-        .map(|_| {
-            Ok(CreateConfigMap {
-                api: keelson.client()?,
-                namespace: "default".into(),
-                prefix: format!("bench-{tag}-"),
-                payload: value.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let cpu0 = keelson.cpu_time();
-    let k = driver::run(&format!("writes {tag} keelson"), ops, s.timed()).await;
-    let k_cpu = cpu_per_op(cpu0, keelson.cpu_time(), &k);
-    let ops = etcd.clients(c).await?.into_iter();
-    let ops = ops
-        .map(|kv| etcd_node::Put {
-            kv,
-            prefix: format!("/bench/writes/{tag}/"),
-            value: value.clone(),
-        })
-        .collect();
-    let cpu0 = etcd.cpu_time();
-    let e = driver::run(&format!("writes {tag} etcd"), ops, s.timed()).await;
-    let e_cpu = cpu_per_op(cpu0, etcd.cpu_time(), &e);
-    report.point(what, "creates or puts", &k, &e);
-    report.row(
-        format!("{what}: server CPU µs per op"),
-        Unit::Micros,
-        k_cpu,
-        e_cpu,
-    );
-    Ok((k, e))
-}
-
-/// The object-size points of the cost model: creates/s and p99 at 16 clients.
-fn size_cost(report: &mut Report, at: &str, k: &driver::Stats, e: &driver::Stats) {
-    let fig = "writes, 16 clients: creates or puts/s";
-    report.cost(
-        "object size",
-        fig,
-        at,
-        Unit::PerSec,
-        k.ops_per_sec(),
-        e.ops_per_sec(),
-    );
-    let (kq, eq) = (k.quantile_ms(0.99), e.quantile_ms(0.99));
-    report.cost(
-        "object size",
-        "writes, 16 clients: p99 ms",
-        at,
-        Unit::Millis,
-        kq,
-        eq,
-    );
-}
-
-/// The replica-count points of the cost model (1 KiB writes at 16 clients).
-pub(crate) fn replica_cost(report: &mut Report, at: &str, k: &driver::Stats, e: &driver::Stats) {
-    let fig = "writes, 16 clients: creates or puts/s";
-    report.cost(
-        "replicas",
-        fig,
-        at,
-        Unit::PerSec,
-        k.ops_per_sec(),
-        e.ops_per_sec(),
-    );
-    let (kq, eq) = (k.quantile_ms(0.99), e.quantile_ms(0.99));
-    report.cost(
-        "replicas",
-        "writes, 16 clients: p99 ms",
-        at,
-        Unit::Millis,
-        kq,
-        eq,
-    );
-}
-
-async fn single_updates(
-    s: &Settings,
-    keelson: &KeelsonNode,
-    etcd: &EtcdNode,
-    report: &mut Report,
-) -> Result<()> {
-    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
-    for &c in &s.update_concurrency {
-        let clients = (0..c).map(|_| keelson.client()).collect::<Result<_>>()?;
-        let k = updates::Side {
-            clients,
-            cpu: &k_cpu,
-        };
-        let e = updates::Side {
-            clients: etcd.clients(c).await?,
-            cpu: &e_cpu,
-        };
-        let what = format!("updates with resourceVersion, {c} clients");
-        updates::point(s, &what, &format!("c{c}"), k, e, report).await;
-    }
-    Ok(())
-}
-
-async fn single_watch(
-    s: &Settings,
-    keelson: &KeelsonNode,
-    etcd: &EtcdNode,
-    report: &mut Report,
-) -> Result<()> {
-    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
-    let watch_api = || keelson.client_with(Protocol::Http2);
-    for &w in &s.watchers {
-        let tag = format!("w{w}");
-        let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
-        let side = watch::KeelsonSide {
-            watch: &watch_api,
-            writers,
-            cpu: &k_cpu,
-        };
-        let k = watch::keelson_point(s, w, &tag, side, report).await?;
-        let side = watch::EtcdSide {
-            watch_url: etcd.client_url(),
-            writers: etcd.clients(4).await?,
-            cpu: &e_cpu,
-        };
-        let e = watch::etcd_point(s, w, &tag, side).await?;
-        let what = format!("watch fan-out, {} watchers", thousands(w as u64));
-        watch::rows(s, &what, &k, &e, report);
-        let (kq, eq) = (k.stats.quantile_ms(0.99), e.stats.quantile_ms(0.99));
-        let fig = "watch fan-out: ack to last watcher, p99 ms";
-        report.cost("watchers", fig, &thousands(w as u64), Unit::Millis, kq, eq);
-    }
     Ok(())
 }
 

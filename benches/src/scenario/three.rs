@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{cpu_per_op, failover, payload, replica_cost, replicas, updates, watch};
+use super::writes::replica_cost;
+use super::{cpu_per_op, failover, payload, replicas, updates, watch};
 use super::{Binaries, Settings};
 use crate::driver;
 use crate::etcd_cluster::{EtcdCluster, MEMBERS};

@@ -7,13 +7,40 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Result;
 use etcd_client::KvClient;
 
 use super::{cpu_per_op, payload, Settings};
 use crate::driver::{self, Stats};
+use crate::etcd_node::EtcdNode;
 use crate::etcd_ops::{self, Update};
 use crate::keelson_api::{Api, UpdateConfigMap};
+use crate::keelson_node::KeelsonNode;
 use crate::report::{Report, Unit};
+
+/// The updates points on one node.
+pub(super) async fn single(
+    s: &Settings,
+    keelson: &KeelsonNode,
+    etcd: &EtcdNode,
+    report: &mut Report,
+) -> Result<()> {
+    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
+    for &c in &s.update_concurrency {
+        let clients = (0..c).map(|_| keelson.client()).collect::<Result<_>>()?;
+        let k = Side {
+            clients,
+            cpu: &k_cpu,
+        };
+        let e = Side {
+            clients: etcd.clients(c).await?,
+            cpu: &e_cpu,
+        };
+        let what = format!("updates with resourceVersion, {c} clients");
+        point(s, &what, &format!("c{c}"), k, e, report).await;
+    }
+    Ok(())
+}
 
 /// One side of a point: its clients (one connection each) and the CPU clock of its
 /// server(s).

@@ -11,8 +11,10 @@ use anyhow::Result;
 use etcd_client::KvClient;
 
 use super::{payload_of, Settings};
+use crate::etcd_node::EtcdNode;
 use crate::fanout::{self, FanoutStats, Tracker};
-use crate::keelson_api::Api;
+use crate::keelson_api::{Api, Protocol};
+use crate::keelson_node::KeelsonNode;
 use crate::process::cpu_time;
 use crate::report::{thousands, Report, Unit};
 
@@ -42,6 +44,39 @@ pub(super) struct EtcdSide<'a> {
     pub watch_url: String,
     pub writers: Vec<KvClient>,
     pub cpu: &'a dyn Fn() -> Option<Duration>,
+}
+
+/// The fan-out points on one node, and their cost-model points.
+pub(super) async fn single(
+    s: &Settings,
+    keelson: &KeelsonNode,
+    etcd: &EtcdNode,
+    report: &mut Report,
+) -> Result<()> {
+    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
+    let watch_api = || keelson.client_with(Protocol::Http2);
+    for &w in &s.watchers {
+        let tag = format!("w{w}");
+        let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
+        let side = KeelsonSide {
+            watch: &watch_api,
+            writers,
+            cpu: &k_cpu,
+        };
+        let k = keelson_point(s, w, &tag, side, report).await?;
+        let side = EtcdSide {
+            watch_url: etcd.client_url(),
+            writers: etcd.clients(4).await?,
+            cpu: &e_cpu,
+        };
+        let e = etcd_point(s, w, &tag, side).await?;
+        let what = format!("watch fan-out, {} watchers", thousands(w as u64));
+        rows(s, &what, &k, &e, report);
+        let (kq, eq) = (k.stats.quantile_ms(0.99), e.stats.quantile_ms(0.99));
+        let fig = "watch fan-out: ack to last watcher, p99 ms";
+        report.cost("watchers", fig, &thousands(w as u64), Unit::Millis, kq, eq);
+    }
+    Ok(())
 }
 
 fn writes(s: &Settings) -> usize {
