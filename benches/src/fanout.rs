@@ -188,17 +188,17 @@ pub async fn keelson_watchers(
         let api = connect()?;
         // The first stream opens the connection alone, so that the others find it
         // negotiated (h2) in the pool instead of each opening their own.
-        let first = api.open_stream(path).await.map_err(anyhow::Error::msg)?;
+        let first = open(&api, path).await?;
         version = format!("{:?}", first.version());
         let mut streams = vec![first];
         let more = per_connection.min(n - opened) - 1;
         let rest = futures_all((0..more).map(|_| {
             let (api, path) = (api.clone(), path.to_string());
-            async move { api.open_stream(&path).await }
+            async move { open(&api, &path).await }
         }))
         .await;
         for r in rest {
-            streams.push(r.map_err(anyhow::Error::msg)?);
+            streams.push(r?);
         }
         opened += streams.len();
         for s in streams {
@@ -206,6 +206,14 @@ pub async fn keelson_watchers(
         }
     }
     Ok((tasks, version))
+}
+
+/// Opens one watch, waiting at most 10 s for its answer.
+async fn open(api: &Api, path: &str) -> anyhow::Result<reqwest::Response> {
+    match tokio::time::timeout(Duration::from_secs(10), api.open_stream(path)).await {
+        Ok(r) => r.map_err(anyhow::Error::msg),
+        Err(_) => anyhow::bail!("a watch got no answer within 10 s"),
+    }
 }
 
 /// Runs futures at once and collects their outputs in order.
@@ -274,11 +282,16 @@ pub async fn etcd_watchers(
     let mut tasks = JoinSet::new();
     for k in 0..n {
         let mut wc = clients[k % clients.len()].clone();
-        let mut stream = wc
-            .watch(prefix, Some(WatchOptions::new().with_prefix()))
-            .await?;
-        // The first message says the watch was created.
-        stream.message().await?;
+        let opts = WatchOptions::new().with_prefix();
+        let opened = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut stream = wc.watch(prefix, Some(opts)).await?;
+            // The first message says the watch was created.
+            stream.message().await?;
+            anyhow::Ok(stream)
+        });
+        let stream = opened
+            .await
+            .map_err(|_| anyhow::anyhow!("an etcd watch was not created within 10 s"))??;
         tasks.spawn(etcd_watch(stream, prefix.len(), tracker.clone()));
     }
     Ok(tasks)

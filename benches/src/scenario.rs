@@ -93,8 +93,8 @@ impl Settings {
         let q = |quick_value, full_value| if quick { quick_value } else { full_value };
         Settings {
             quick,
-            warmup: Duration::from_secs(1),
-            point: Duration::from_secs(q(3, 10)),
+            warmup: Duration::from_millis(q(500, 1000)),
+            point: Duration::from_millis(q(2000, 10_000)),
             concurrency: vec![1, 16, 64],
             read_clients: 16,
             list_objects: 10_000,
@@ -103,20 +103,24 @@ impl Settings {
             load_limit: Duration::from_secs(q(30, 600)),
             ready_limit: Duration::from_secs(q(30, 120)),
             stop_grace: Duration::from_secs(10),
-            cluster_concurrency: vec![1, 16, 64, 256],
+            cluster_concurrency: if quick {
+                vec![16, 64]
+            } else {
+                vec![1, 16, 64, 256]
+            },
             kills: if quick { 3 } else { 20 },
             failover_writers: 16,
             settle: Duration::from_secs(1),
             resume_limit: Duration::from_secs(30),
             etcd_failover: true,
-            update_concurrency: vec![16, 64],
+            update_concurrency: if quick { vec![16] } else { vec![16, 64] },
             list_page: 500,
             big_value: 8 * 1024,
             watchers: vec![100, 1000],
             three_watchers: 1000,
             watch_rate: 500,
             watch_window: Duration::from_secs(q(2, 10)),
-            watch_drain: Duration::from_secs(q(3, 10)),
+            watch_drain: Duration::from_secs(q(2, 10)),
             deployment_clients: 16,
             only: Vec::new(),
         }
@@ -134,8 +138,8 @@ impl Settings {
              1 KiB values; keelson clients through HAProxy (leastconn), etcd clients each on \
              one member's endpoint with as many on the leader as HAProxy put on keelson's; \
              failover: {} leader kills (SIGKILL) under {} writers, {} s of writes before each",
-            self.point.as_secs(),
-            self.warmup.as_secs(),
+            self.point.as_secs_f64(),
+            self.warmup.as_secs_f64(),
             self.kills,
             self.failover_writers,
             self.settle.as_secs_f64()
@@ -149,8 +153,8 @@ impl Settings {
              1 KiB values; LIST median of {} after one untimed, pages of {}; loads with {} \
              clients; footprint after {} objects; watch fan-out: {} writes/s of {} s, \
              watchers {:?}",
-            self.point.as_secs(),
-            self.warmup.as_secs(),
+            self.point.as_secs_f64(),
+            self.warmup.as_secs_f64(),
             self.list_repeats,
             self.list_page,
             self.load_clients(),

@@ -27,8 +27,8 @@ enum Topology {
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark keelson against etcd on this machine: one node each, then three")]
 struct Args {
-    /// Short runs (3 s points, 10,000-object footprint, 3 leader kills), print only;
-    /// finishes in under 3 minutes.
+    /// Short runs (2 s points, fewer concurrencies, 20,000-object footprint, 3 leader
+    /// kills), print only; finishes in about 3 minutes on an idle 2-core machine.
     #[arg(long)]
     quick: bool,
     /// Which clusters to measure.

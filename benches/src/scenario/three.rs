@@ -238,7 +238,7 @@ async fn three_watch(
         writers,
         cpu: &e_cpu,
     };
-    let e = watch::etcd_point(s, w, &format!("3x-w{w}"), side).await?;
+    let e = watch::etcd_point(s, w, &format!("3x-w{w}"), side, report).await?;
     let what = format!(
         "watch fan-out on a follower, {} watchers",
         crate::report::thousands(w as u64)

@@ -69,7 +69,7 @@ pub(super) async fn single(
             writers: etcd.clients(4).await?,
             cpu: &e_cpu,
         };
-        let e = etcd_point(s, w, &tag, side).await?;
+        let e = etcd_point(s, w, &tag, side, report).await?;
         let what = format!("watch fan-out, {} watchers", thousands(w as u64));
         rows(s, &what, &k, &e, report);
         let (kq, eq) = (k.stats.quantile_ms(0.99), e.stats.quantile_ms(0.99));
@@ -101,8 +101,16 @@ pub(super) async fn keelson_point(
     let n = writes(s);
     let tracker = Tracker::new(n, w);
     let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
-    let (mut tasks, version) =
-        fanout::keelson_watchers(w, PER_CONNECTION, side.watch, &path, &tracker).await?;
+    let opened = fanout::keelson_watchers(w, PER_CONNECTION, side.watch, &path, &tracker).await;
+    let (mut tasks, version) = match opened {
+        Ok(o) => o,
+        Err(e) => {
+            report.note(format!(
+                "watch fan-out {tag}, keelson: opening the watches: {e:#}"
+            ));
+            return Ok(Measured::default());
+        }
+    };
     eprintln!("fan-out {tag} keelson: {w} watchers open ({version})");
     if version != "HTTP/2.0" {
         report.note(format!(
@@ -132,12 +140,22 @@ pub(super) async fn etcd_point(
     w: usize,
     tag: &str,
     side: EtcdSide<'_>,
+    report: &mut Report,
 ) -> Result<Measured> {
     let prefix = format!("/bench/fan/{tag}/");
     let n = writes(s);
     let tracker = Tracker::new(n, w);
     let channels = w.div_ceil(PER_CONNECTION);
-    let mut tasks = fanout::etcd_watchers(w, channels, &side.watch_url, &prefix, &tracker).await?;
+    let opened = fanout::etcd_watchers(w, channels, &side.watch_url, &prefix, &tracker).await;
+    let mut tasks = match opened {
+        Ok(t) => t,
+        Err(e) => {
+            report.note(format!(
+                "watch fan-out {tag}, etcd: opening the watches: {e:#}"
+            ));
+            return Ok(Measured::default());
+        }
+    };
     eprintln!("fan-out {tag} etcd: {w} watchers open on {channels} channels");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let value: Arc<str> = payload_of(VALUE_BYTES);
