@@ -28,6 +28,8 @@ pub struct Api {
 pub enum Protocol {
     /// HTTP/1.1 keep-alive, one request at a time: a closed-loop worker.
     Http1,
+    /// HTTP/1.1 with no overall request timeout: one long-lived watch per connection.
+    Http1Long,
     /// HTTP/2 offered by ALPN (h2, then http/1.1), no overall request timeout: many
     /// long-lived watches as streams of one connection.
     Http2,
@@ -57,6 +59,9 @@ impl Api {
                 .http1_only()
                 .pool_max_idle_per_host(1)
                 .timeout(Duration::from_secs(60)),
+            Protocol::Http1Long => builder
+                .http1_only()
+                .connect_timeout(Duration::from_secs(10)),
             Protocol::Http2 => builder.connect_timeout(Duration::from_secs(10)),
         };
         let http = builder.build().context("building the HTTPS client")?;

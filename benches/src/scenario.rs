@@ -82,6 +82,9 @@ pub struct Settings {
     pub watch_window: Duration,
     /// Watch fan-out: how long to wait after the last write for every event to arrive.
     pub watch_drain: Duration,
+    /// Watch fan-out: keelson's watchers over HTTP/1.1, one connection each, instead of
+    /// HTTP/2 streams (see `--watch-http1`).
+    pub watch_http1: bool,
     /// Issue #3's Deployment figures: clients (each with its own Deployment).
     pub deployment_clients: usize,
     /// Only these groups of figures (empty: all); see `--only`.
@@ -121,8 +124,18 @@ impl Settings {
             watch_rate: 500,
             watch_window: Duration::from_secs(q(2, 10)),
             watch_drain: Duration::from_secs(q(2, 10)),
+            watch_http1: false,
             deployment_clients: 16,
             only: Vec::new(),
+        }
+    }
+
+    /// How keelson's watchers connect.
+    pub fn watch_protocol(&self) -> crate::keelson_api::Protocol {
+        if self.watch_http1 {
+            crate::keelson_api::Protocol::Http1Long
+        } else {
+            crate::keelson_api::Protocol::Http2
         }
     }
 

@@ -42,6 +42,10 @@ struct Args {
     /// replica), failover. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Watch fan-out: keelson's watchers over HTTP/1.1, one connection each, instead
+    /// of 100 HTTP/2 streams per connection.
+    #[arg(long)]
+    watch_http1: bool,
     /// Skip killing etcd's leader (the failover figure then has keelson's side only).
     #[arg(long)]
     no_etcd_failover: bool,
@@ -102,6 +106,7 @@ async fn run(args: Args) -> Result<()> {
     }
     settings.etcd_failover = !args.no_etcd_failover;
     settings.only = args.only.clone();
+    settings.watch_http1 = args.watch_http1;
     let (single, three) = match args.topology {
         Topology::Single => (true, false),
         Topology::Three => (false, true),

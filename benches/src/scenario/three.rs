@@ -27,7 +27,7 @@ use super::{Binaries, Settings};
 use crate::driver;
 use crate::etcd_cluster::{EtcdCluster, MEMBERS};
 use crate::etcd_node;
-use crate::keelson_api::{CreateConfigMap, GetConfigMap, Protocol};
+use crate::keelson_api::{CreateConfigMap, GetConfigMap};
 use crate::keelson_cluster::{KeelsonCluster, REPLICAS};
 use crate::report::{Report, Unit};
 
@@ -217,7 +217,7 @@ async fn three_watch(
 ) -> Result<()> {
     let w = s.three_watchers;
     let k_follower = (keelson.leader(LEADER_LIMIT).await? + 1) % REPLICAS;
-    let watch_api = || keelson.replica_client_with(k_follower, Protocol::Http2);
+    let watch_api = || keelson.replica_client_with(k_follower, s.watch_protocol());
     let k_cpu = || keelson.cpu_time();
     let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
     let side = watch::KeelsonSide {

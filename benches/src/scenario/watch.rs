@@ -54,7 +54,7 @@ pub(super) async fn single(
     report: &mut Report,
 ) -> Result<()> {
     let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
-    let watch_api = || keelson.client_with(Protocol::Http2);
+    let watch_api = || keelson.client_with(s.watch_protocol());
     for &w in &s.watchers {
         let tag = format!("w{w}");
         let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
@@ -101,7 +101,13 @@ pub(super) async fn keelson_point(
     let n = writes(s);
     let tracker = Tracker::new(n, w);
     let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
-    let opened = fanout::keelson_watchers(w, PER_CONNECTION, side.watch, &path, &tracker).await;
+    // Over HTTP/1.1 a connection carries one watch.
+    let per_connection = if s.watch_protocol() == Protocol::Http2 {
+        PER_CONNECTION
+    } else {
+        1
+    };
+    let opened = fanout::keelson_watchers(w, per_connection, side.watch, &path, &tracker).await;
     let (mut tasks, version) = match opened {
         Ok(o) => o,
         Err(e) => {
@@ -112,7 +118,7 @@ pub(super) async fn keelson_point(
         }
     };
     eprintln!("fan-out {tag} keelson: {w} watchers open ({version})");
-    if version != "HTTP/2.0" {
+    if version != "HTTP/2.0" && s.watch_protocol() == Protocol::Http2 {
         report.note(format!(
             "watch fan-out {tag}, keelson: the watches ran over {version}, not HTTP/2"
         ));
