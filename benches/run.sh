@@ -37,7 +37,11 @@ if ! command -v kubectl >/dev/null 2>&1 && [[ -z $single_only ]]; then
     exit 2
 fi
 
-cargo build --release -p keelson -p keelson-bench
+# Two builds, not one: built together, cargo would unify keelson's dependency features
+# with keelson-bench's (reqwest's http2) and rebuild keelson differently from every
+# other build of it.
+cargo build --release -p keelson
+cargo build --release -p keelson-bench
 target="${CARGO_TARGET_DIR:-target}"
 exec "$target/release/keelson-bench" \
     --keelson "$target/release/keelson" \

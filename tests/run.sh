@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what the tests need (idempotently),
 # builds once in release mode, then runs unit, storage-contract and integration tests,
-# and finally the chaos scenarios (chaos/run.sh --quick, which needs root).
+# a benchmark smoke run (benches/run.sh --quick, which installs etcd-server and
+# protobuf-compiler when missing), and finally the chaos scenarios (chaos/run.sh
+# --quick, which needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +40,9 @@ export KEELSON_PYTHON="$PWD/$venv/bin/python"
 
 echo "tests/run.sh: building and testing (release profile, shared with the binary)" >&2
 cargo test --release -p keelson-proto -p keelson -p keelson-chaos -- --test-threads="${KEELSON_TEST_THREADS:-2}"
+
+echo "tests/run.sh: benchmark smoke run (benches/run.sh --quick: keelson vs etcd, one node then three; prints only, fails only if the harness cannot run)" >&2
+benches/run.sh --quick
 
 echo "tests/run.sh: chaos scenarios and planted-bug checks (chaos/run.sh --quick)" >&2
 if [[ $(id -u) == 0 ]]; then

@@ -3,13 +3,15 @@
 //!
 //! Each [`Api`] is its own connection pool held to one HTTP/1.1 keep-alive connection;
 //! a closed-loop worker never has two requests in flight, so one client is one
-//! connection, as one etcd client is one gRPC channel.
+//! connection, as one etcd client is one gRPC channel. Watchers use
+//! [`Protocol::Http2`] instead (h2 chosen by ALPN, as client-go does), so that many
+//! watches share one connection as streams.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use reqwest::{Certificate, Client, Identity as TlsIdentity, StatusCode};
+use reqwest::{Certificate, Client, Identity as TlsIdentity, Method, Response, StatusCode};
 
 use crate::driver::Op;
 use crate::kubeconfig::Identity;
@@ -21,25 +23,48 @@ pub struct Api {
     base: String,
 }
 
+/// How a client's connection speaks HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 keep-alive, one request at a time: a closed-loop worker.
+    Http1,
+    /// HTTP/1.1 with no overall request timeout: one long-lived watch per connection.
+    Http1Long,
+    /// HTTP/2 offered by ALPN (h2, then http/1.1), no overall request timeout: many
+    /// long-lived watches as streams of one connection.
+    Http2,
+}
+
 // === impl Api ===
 
 impl Api {
     /// A new client (and so a new connection) to `base`, e.g. `https://127.0.0.1:6443`.
     pub fn new(id: &Identity, base: &str) -> Result<Self> {
+        Self::with_protocol(id, base, Protocol::Http1)
+    }
+
+    /// A new client to `base` speaking `protocol`.
+    pub fn with_protocol(id: &Identity, base: &str, protocol: Protocol) -> Result<Self> {
         let mut pem = id.cert_pem.clone();
         pem.push(b'\n');
         pem.extend_from_slice(&id.key_pem);
-        let http = Client::builder()
+        let builder = Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
             .add_root_certificate(Certificate::from_pem(&id.ca_pem).context("cluster CA")?)
             .identity(TlsIdentity::from_pem(&pem).context("client certificate and key")?)
-            .http1_only()
-            .pool_max_idle_per_host(1)
-            .tcp_nodelay(true)
-            .timeout(Duration::from_secs(60))
-            .build()
-            .context("building the HTTPS client")?;
+            .tcp_nodelay(true);
+        let builder = match protocol {
+            Protocol::Http1 => builder
+                .http1_only()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(60)),
+            Protocol::Http1Long => builder
+                .http1_only()
+                .connect_timeout(Duration::from_secs(10)),
+            Protocol::Http2 => builder.connect_timeout(Duration::from_secs(10)),
+        };
+        let http = builder.build().context("building the HTTPS client")?;
         Ok(Api {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -89,11 +114,30 @@ impl Api {
         name: &str,
         payload: &str,
     ) -> Result<(), String> {
+        self.create_configmap_rv(ns, name, payload).await.map(drop)
+    }
+
+    /// Creates ConfigMap `ns`/`name`; returns its resourceVersion.
+    pub async fn create_configmap_rv(
+        &self,
+        ns: &str,
+        name: &str,
+        payload: &str,
+    ) -> Result<String, String> {
         let body = format!(
             r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"payload":"{payload}"}}}}"#
         );
-        self.post(&format!("/api/v1/namespaces/{ns}/configmaps"), body)
-            .await
+        let path = format!("/api/v1/namespaces/{ns}/configmaps");
+        let body = self
+            .send(
+                Method::POST,
+                &path,
+                Some("application/json"),
+                "application/json",
+                Some(body),
+            )
+            .await?;
+        resource_version(&body).ok_or_else(|| "the answer holds no resourceVersion".into())
     }
 
     /// Reads ConfigMap `ns`/`name`.
@@ -107,6 +151,73 @@ impl Api {
     pub async fn list_configmaps(&self, ns: &str) -> Result<Vec<u8>, String> {
         self.get(&format!("/api/v1/namespaces/{ns}/configmaps"))
             .await
+    }
+
+    /// Replaces ConfigMap `ns`/`name` with `payload` and `seq`, on the precondition that
+    /// it is still at resourceVersion `rv`; returns the new resourceVersion.
+    pub async fn update_configmap(
+        &self,
+        (ns, name): (&str, &str),
+        rv: &str,
+        payload: &str,
+        seq: u64,
+    ) -> Result<String, String> {
+        // `seq` makes every update change the object: an update that changes nothing
+        // is answered without a write, as upstream does.
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","resourceVersion":"{rv}"}},"data":{{"payload":"{payload}","seq":"{seq}"}}}}"#
+        );
+        let path = format!("/api/v1/namespaces/{ns}/configmaps/{name}");
+        let body = self
+            .send(
+                Method::PUT,
+                &path,
+                Some("application/json"),
+                "application/json",
+                Some(body),
+            )
+            .await?;
+        resource_version(&body).ok_or_else(|| "the answer holds no resourceVersion".into())
+    }
+
+    /// Any request: `accept` and, with a body, `content_type`; the body of a 2xx answer.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        accept: &str,
+        body: Option<String>,
+    ) -> Result<Vec<u8>, String> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("accept", accept);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        answer(req.send().await).await
+    }
+
+    /// Opens a GET whose body is read as it comes (a watch); an error unless 200.
+    pub async fn open_stream(&self, path: &str) -> Result<Response, String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {}", chain(&e)))?;
+        if resp.status() == StatusCode::OK {
+            Ok(resp)
+        } else {
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            Err(format!("{status} {}", &text[..text.len().min(300)]))
+        }
     }
 
     async fn post(&self, path: &str, body: String) -> Result<(), String> {
@@ -126,6 +237,21 @@ impl Api {
             .header("accept", "application/json");
         answer(req.send().await).await
     }
+}
+
+/// The first `"resourceVersion":"..."` in a JSON body: the object's (or a list's own)
+/// without decoding the whole body, as the benchmark's client must stay cheap.
+pub fn resource_version(body: &[u8]) -> Option<String> {
+    string_field(body, "resourceVersion")
+}
+
+/// The value of the first `"name":"..."` string field in `body` (no escapes expected).
+pub fn string_field(body: &[u8], name: &str) -> Option<String> {
+    let marker = format!("\"{name}\":\"");
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find(&marker)? + marker.len();
+    let len = text[start..].find('"')?;
+    Some(text[start..start + len].to_string())
 }
 
 /// The body of a 2xx answer; otherwise "CODE BODY" (the body cut short).
@@ -170,6 +296,30 @@ impl Op for CreateConfigMap {
         self.api
             .create_configmap(&self.namespace, &name, &self.payload)
             .await
+    }
+}
+
+/// Replaces its own ConfigMap again and again, each time with the resourceVersion the
+/// previous answer gave as the precondition (so it never conflicts).
+pub struct UpdateConfigMap {
+    pub api: Api,
+    pub namespace: String,
+    pub name: String,
+    pub rv: String,
+    pub payload: Arc<str>,
+}
+
+impl Op for UpdateConfigMap {
+    async fn run(&mut self, seq: u64) -> Result<(), String> {
+        let rv = self
+            .api
+            .update_configmap((&self.namespace, &self.name), &self.rv, &self.payload, seq)
+            .await?;
+        if rv == self.rv {
+            return Err(format!("the update left resourceVersion {rv}: no write"));
+        }
+        self.rv = rv;
+        Ok(())
     }
 }
 

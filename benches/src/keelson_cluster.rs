@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::keelson_api::Api;
+use crate::keelson_api::{Api, Protocol};
 use crate::kubeconfig::{self, Identity};
 use crate::process::{self, free_port_block, pid_runs_with_arg, signal_pid, Child};
 
@@ -129,6 +129,26 @@ impl KeelsonCluster {
     /// A new client (its own connection) straight to replica `i`.
     pub fn replica_client(&self, i: usize) -> Result<Api> {
         Api::new(&self.identity, &replica_url(self.base, i))
+    }
+
+    /// A new client speaking `protocol` straight to replica `i`.
+    pub fn replica_client_with(&self, i: usize, protocol: Protocol) -> Result<Api> {
+        Api::with_protocol(&self.identity, &replica_url(self.base, i), protocol)
+    }
+
+    /// Replica `i`'s resident memory in bytes.
+    pub fn rss_bytes(&self, i: usize) -> Option<u64> {
+        process::rss_bytes(self.pid(i).ok()?)
+    }
+
+    /// Replica `i`'s data dir (DIR/nI).
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("n{}", i + 1))
+    }
+
+    /// CPU time used by replica `i`.
+    pub fn replica_cpu_time(&self, i: usize) -> Option<Duration> {
+        process::cpu_time(&self.pid(i).ok()?.to_string())
     }
 
     /// The index of the leader as replica `i` reports it (`None`: it knows of none).

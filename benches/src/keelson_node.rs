@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::keelson_api::Api;
+use crate::keelson_api::{Api, Protocol};
 use crate::kubeconfig::{self, Identity};
 use crate::process::{free_addr, Child};
 
@@ -95,11 +95,16 @@ impl KeelsonNode {
 
     /// A new client, with its own connection, using the admin identity.
     pub fn client(&self) -> Result<Api> {
+        self.client_with(Protocol::Http1)
+    }
+
+    /// A new client speaking `protocol`, with its own connection.
+    pub fn client_with(&self, protocol: Protocol) -> Result<Api> {
         let id = self
             .identity
             .as_ref()
             .ok_or_else(|| anyhow!("keelson has not been started"))?;
-        Api::new(id, &self.base())
+        Api::with_protocol(id, &self.base(), protocol)
     }
 
     pub fn rss_bytes(&self) -> Option<u64> {

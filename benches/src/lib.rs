@@ -10,14 +10,20 @@
 //! - [`etcd_node`]: etcd and its gRPC client (one channel per client);
 //! - [`keelson_cluster`] and [`etcd_cluster`]: three replicas of each (keelson through
 //!   cluster/local-up.sh, behind HAProxy), with leader lookup, kill and restart;
+//! - [`etcd_ops`]: etcd's precondition update (txn) and paged range;
+//! - [`fanout`]: watch fan-out (open-loop paced writes, many watchers, per-write
+//!   acknowledgement → last receipt);
 //! - [`driver`]: the closed loop (fixed duration after a warm-up, or a fixed count) and
 //!   its latency figures;
 //! - [`scenario`]: the figures the issues ask for, in order; [`report`] and [`machine`]:
-//!   the markdown table and the facts that go with it.
+//!   the markdown tables and the facts that go with them; [`cost`]: the cost model table.
 
+pub mod cost;
 pub mod driver;
 pub mod etcd_cluster;
 pub mod etcd_node;
+pub mod etcd_ops;
+pub mod fanout;
 pub mod keelson_api;
 pub mod keelson_cluster;
 pub mod keelson_node;

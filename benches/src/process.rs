@@ -60,10 +60,7 @@ impl Child {
 
     /// Resident memory in bytes, from VmRSS in /proc/PID/status.
     pub fn rss_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
+        rss_bytes(self.pid())
     }
 
     /// CPU time used so far (user + system), from /proc/PID/stat.
@@ -133,6 +130,14 @@ impl Drop for Child {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Resident memory of process `pid` in bytes, from VmRSS in /proc/PID/status.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// CPU time (user + system) process `pid` ("self" for this one) has used.

@@ -1,6 +1,7 @@
 //! The result table: one row per figure with keelson's value, etcd's, and the ratio
-//! keelson ÷ etcd; notes for anything that went wrong; and the section appended to
-//! docs/benchmarks.md.
+//! keelson ÷ etcd; a second table for keelson-only figures (no etcd equivalent); the
+//! points of the cost model ([`crate::cost`]); notes for anything that went wrong; and
+//! the section appended to docs/benchmarks.md.
 
 use std::path::Path;
 
@@ -26,9 +27,33 @@ pub struct Row {
     pub etcd: Option<f64>,
 }
 
+/// A keelson-only figure: one load point, or why it has none.
+#[derive(Debug)]
+pub struct SoloRow {
+    pub figure: String,
+    pub ops_per_sec: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// One point of one figure along one dimension of the cost model.
+#[derive(Clone, Debug)]
+pub struct CostPoint {
+    /// What grows: "object count", "object size", "watchers", "replicas".
+    pub dimension: String,
+    pub figure: String,
+    /// The value of the dimension at this point, e.g. "10,000" or "8 KiB".
+    pub at: String,
+    pub unit: Unit,
+    pub keelson: Option<f64>,
+    pub etcd: Option<f64>,
+}
+
 #[derive(Debug, Default)]
 pub struct Report {
     pub rows: Vec<Row>,
+    pub solo: Vec<SoloRow>,
+    pub cost: Vec<CostPoint>,
     pub notes: Vec<String>,
 }
 
@@ -48,6 +73,56 @@ impl Report {
             keelson,
             etcd,
         });
+    }
+
+    /// A keelson-only load point (every value "–" when `stats` has no measurement).
+    pub fn solo(&mut self, figure: impl Into<String>, stats: &Stats) {
+        self.solo.push(SoloRow {
+            figure: figure.into(),
+            ops_per_sec: stats.ops_per_sec(),
+            p50_ms: stats.quantile_ms(0.50),
+            p99_ms: stats.quantile_ms(0.99),
+        });
+    }
+
+    /// A point of the cost model.
+    pub fn cost(
+        &mut self,
+        dimension: &str,
+        figure: &str,
+        at: &str,
+        unit: Unit,
+        keelson: Option<f64>,
+        etcd: Option<f64>,
+    ) {
+        self.cost.push(CostPoint {
+            dimension: dimension.into(),
+            figure: figure.into(),
+            at: at.into(),
+            unit,
+            keelson,
+            etcd,
+        });
+    }
+
+    /// The keelson-only table (empty when there are no such figures).
+    pub fn solo_table(&self) -> String {
+        if self.solo.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "| figure (keelson only) | ops/s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n",
+        );
+        for r in &self.solo {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                r.figure,
+                value(Unit::PerSec, r.ops_per_sec),
+                value(Unit::Millis, r.p50_ms),
+                value(Unit::Millis, r.p99_ms)
+            ));
+        }
+        out
     }
 
     pub fn note(&mut self, note: impl Into<String>) {
@@ -122,7 +197,8 @@ impl Report {
     }
 }
 
-fn value(unit: Unit, v: Option<f64>) -> String {
+/// A value as the tables print it ("–" for none).
+pub fn value(unit: Unit, v: Option<f64>) -> String {
     let Some(v) = v else { return "–".into() };
     match unit {
         Unit::PerSec | Unit::Count => thousands(v.round() as u64),

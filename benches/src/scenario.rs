@@ -1,12 +1,14 @@
 //! The figures, in the order they are measured.
 //!
 //! 1. Throughput, on a fresh keelson and a fresh etcd: 1 KiB ConfigMap creates vs 1 KiB
-//!    puts of distinct keys at each concurrency, then GETs of one object vs ranges of
-//!    one key. keelson and etcd points alternate, so drift hits both alike.
-//! 2. Footprint, on another fresh pair: 10,000 objects loaded and listed in one request
-//!    (keelson: full LIST; etcd: one prefix range), then filled up to the footprint
-//!    count; RSS and data-dir size; then a restart on the same data dir, timed from
-//!    spawn to ready.
+//!    puts of distinct keys at each concurrency (and 8 KiB at 16 clients), GETs of one
+//!    object vs ranges of one key, updates with a precondition ([`updates`]), watch
+//!    fan-out ([`watch`]), then issue #3's keelson-only Deployment figures
+//!    ([`deployments`]). keelson and etcd points alternate, so drift hits both alike.
+//! 2. Footprint, on another fresh pair: 10,000 objects loaded and listed ([`list`]:
+//!    one request, resourceVersion=0, pages), a restart timed, then filled up to the
+//!    footprint count; RSS and data-dir size; a LIST of everything; then a restart on
+//!    the same data dir, timed from spawn to ready.
 //!
 //! Both run at once on the same cores and disk, so the numbers are a pair; the run's
 //! own client shares those cores too.
@@ -22,13 +24,19 @@ use anyhow::{Context, Result};
 
 use crate::driver::{self, Budget};
 use crate::etcd_node::{self, EtcdNode};
-use crate::keelson_api::{CreateConfigMap, GetConfigMap};
+use crate::keelson_api::GetConfigMap;
 use crate::keelson_node::KeelsonNode;
 use crate::report::{Report, Unit};
 
+mod deployments;
 mod failover;
 mod footprint;
+mod list;
+mod replicas;
 pub mod three;
+mod updates;
+mod watch;
+mod writes;
 
 /// How long and how hard each figure is measured.
 #[derive(Clone, Debug)]
@@ -59,6 +67,28 @@ pub struct Settings {
     pub resume_limit: Duration,
     /// Three replicas: also kill etcd's leader, for the same figure.
     pub etcd_failover: bool,
+    /// Updates with a precondition: concurrencies (both topologies).
+    pub update_concurrency: Vec<usize>,
+    /// The page size of the paged LIST.
+    pub list_page: usize,
+    /// The large value of the object-size dimension, in bytes (writes at 16 clients).
+    pub big_value: usize,
+    /// Watch fan-out on one node: watcher counts.
+    pub watchers: Vec<usize>,
+    /// Watch fan-out on a follower of the three-replica cluster.
+    pub three_watchers: usize,
+    /// Watch fan-out: writes per second (open loop) and for how long.
+    pub watch_rate: u32,
+    pub watch_window: Duration,
+    /// Watch fan-out: how long to wait after the last write for every event to arrive.
+    pub watch_drain: Duration,
+    /// Watch fan-out: keelson's watchers over HTTP/1.1, one connection each, instead of
+    /// HTTP/2 streams (see `--watch-http1`).
+    pub watch_http1: bool,
+    /// Issue #3's Deployment figures: clients (each with its own Deployment).
+    pub deployment_clients: usize,
+    /// Only these groups of figures (empty: all); see `--only`.
+    pub only: Vec<String>,
 }
 
 impl Settings {
@@ -66,23 +96,52 @@ impl Settings {
         let q = |quick_value, full_value| if quick { quick_value } else { full_value };
         Settings {
             quick,
-            warmup: Duration::from_secs(1),
-            point: Duration::from_secs(q(3, 10)),
+            warmup: Duration::from_millis(q(500, 1000)),
+            point: Duration::from_millis(q(2000, 10_000)),
             concurrency: vec![1, 16, 64],
             read_clients: 16,
             list_objects: 10_000,
             list_repeats: if quick { 3 } else { 5 },
-            footprint_objects: q(10_000, 100_000),
+            footprint_objects: q(20_000, 100_000),
             load_limit: Duration::from_secs(q(30, 600)),
             ready_limit: Duration::from_secs(q(30, 120)),
             stop_grace: Duration::from_secs(10),
-            cluster_concurrency: vec![1, 16, 64, 256],
+            cluster_concurrency: if quick {
+                vec![16, 64]
+            } else {
+                vec![1, 16, 64, 256]
+            },
             kills: if quick { 3 } else { 20 },
             failover_writers: 16,
             settle: Duration::from_secs(1),
             resume_limit: Duration::from_secs(30),
             etcd_failover: true,
+            update_concurrency: if quick { vec![16] } else { vec![16, 64] },
+            list_page: 500,
+            big_value: 8 * 1024,
+            watchers: vec![100, 1000],
+            three_watchers: 1000,
+            watch_rate: 500,
+            watch_window: Duration::from_secs(q(2, 10)),
+            watch_drain: Duration::from_secs(q(2, 10)),
+            watch_http1: false,
+            deployment_clients: 16,
+            only: Vec::new(),
         }
+    }
+
+    /// How keelson's watchers connect.
+    pub fn watch_protocol(&self) -> crate::keelson_api::Protocol {
+        if self.watch_http1 {
+            crate::keelson_api::Protocol::Http1Long
+        } else {
+            crate::keelson_api::Protocol::Http2
+        }
+    }
+
+    /// Whether the figures of group `name` are measured (see `--only`).
+    pub fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
     }
 
     /// One paragraph for the three-replica part of the report.
@@ -92,8 +151,8 @@ impl Settings {
              1 KiB values; keelson clients through HAProxy (leastconn), etcd clients each on \
              one member's endpoint with as many on the leader as HAProxy put on keelson's; \
              failover: {} leader kills (SIGKILL) under {} writers, {} s of writes before each",
-            self.point.as_secs(),
-            self.warmup.as_secs(),
+            self.point.as_secs_f64(),
+            self.warmup.as_secs_f64(),
             self.kills,
             self.failover_writers,
             self.settle.as_secs_f64()
@@ -104,13 +163,18 @@ impl Settings {
     pub fn describe(&self) -> String {
         format!(
             "closed loop, one connection per client; {} s per point after a {} s warm-up; \
-             1 KiB values; LIST median of {} after one untimed; loads with {} clients; \
-             footprint after {} objects",
-            self.point.as_secs(),
-            self.warmup.as_secs(),
+             1 KiB values; LIST median of {} after one untimed, pages of {}; loads with {} \
+             clients; footprint after {} objects; watch fan-out: {} writes/s of {} s, \
+             watchers {:?}",
+            self.point.as_secs_f64(),
+            self.warmup.as_secs_f64(),
             self.list_repeats,
+            self.list_page,
             self.load_clients(),
-            self.footprint_objects
+            self.footprint_objects,
+            self.watch_rate,
+            self.watch_window.as_secs(),
+            self.watchers
         )
     }
 
@@ -134,15 +198,26 @@ pub struct Binaries {
 
 /// Runs every figure with processes and data under `work`; fills `report`.
 pub async fn run(s: &Settings, bins: &Binaries, work: &Path, report: &mut Report) -> Result<()> {
-    throughput(s, bins, &work.join("throughput"), report).await?;
-    footprint::run(s, bins, &work.join("footprint"), report).await
+    let first = ["writes", "reads", "updates", "watch", "deployments"];
+    if first.iter().any(|g| s.wants(g)) {
+        throughput(s, bins, &work.join("throughput"), report).await?;
+    }
+    if s.wants("list") {
+        footprint::run(s, bins, &work.join("footprint"), report).await?;
+    }
+    Ok(())
 }
 
 /// A payload of exactly 1 KiB of letters and digits (safe in JSON and in a key).
 pub fn payload() -> Arc<str> {
+    payload_of(1024)
+}
+
+/// A payload of exactly `len` letters and digits.
+pub fn payload_of(len: usize) -> Arc<str> {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut x: u32 = 0x9e37_79b9;
-    let s: String = (0..1024)
+    let s: String = (0..len)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 17;
@@ -177,44 +252,37 @@ pub async fn start_pair(
 
 async fn throughput(s: &Settings, bins: &Binaries, dir: &Path, report: &mut Report) -> Result<()> {
     let (mut keelson, mut etcd) = start_pair(s, bins, dir).await?;
-    let payload = payload();
-    for &c in &s.concurrency {
-        let what = format!("writes, {c} client{}", if c == 1 { "" } else { "s" });
-        let ops = (0..c)
-            .map(|_| {
-                let api = keelson.client()?;
-                Ok(CreateConfigMap {
-                    api,
-                    namespace: "default".into(),
-                    prefix: format!("bench-c{c}-"),
-                    payload: payload.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let cpu0 = keelson.cpu_time();
-        let k = driver::run(&format!("writes c={c} keelson"), ops, s.timed()).await;
-        let k_cpu = cpu_per_op(cpu0, keelson.cpu_time(), &k);
+    if s.wants("writes") {
+        for &c in &s.concurrency {
+            let what = format!("writes, {c} client{}", if c == 1 { "" } else { "s" });
+            let (k, e) = writes::point(s, &keelson, &etcd, c, &payload(), &what, report).await?;
+            if c == 16 {
+                writes::size_cost(report, "1 KiB", &k, &e);
+                writes::replica_cost(report, "1", &k, &e);
+            }
+        }
+        let big = payload_of(s.big_value);
+        let kib = s.big_value / 1024;
+        let what = format!("writes of {kib} KiB values, 16 clients");
+        let (k, e) = writes::point(s, &keelson, &etcd, 16, &big, &what, report).await?;
+        writes::size_cost(report, &format!("{kib} KiB"), &k, &e);
         keelson.check_alive()?;
-        let ops = etcd.clients(c).await?.into_iter();
-        let ops = ops
-            .map(|kv| etcd_node::Put {
-                kv,
-                prefix: format!("/bench/writes/c{c}/"),
-                value: payload.clone(),
-            })
-            .collect();
-        let cpu0 = etcd.cpu_time();
-        let e = driver::run(&format!("writes c={c} etcd"), ops, s.timed()).await;
-        let e_cpu = cpu_per_op(cpu0, etcd.cpu_time(), &e);
-        report.point(&what, "creates or puts", &k, &e);
-        report.row(
-            format!("{what}: server CPU µs per op"),
-            Unit::Micros,
-            k_cpu,
-            e_cpu,
-        );
     }
-    reads(s, &mut keelson, &etcd, report).await?;
+    if s.wants("reads") {
+        reads(s, &mut keelson, &etcd, report).await?;
+    }
+    if s.wants("updates") {
+        updates::single(s, &keelson, &etcd, report).await?;
+        keelson.check_alive()?;
+    }
+    if s.wants("watch") {
+        watch::single(s, &keelson, &etcd, report).await?;
+        keelson.check_alive()?;
+    }
+    if s.wants("deployments") {
+        deployments::run(s, &keelson, report).await?;
+        keelson.check_alive()?;
+    }
     stop_pair(s, &mut keelson, &mut etcd, report).await;
     Ok(())
 }

@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use keelson_bench::machine;
 use keelson_bench::report::{append_section, Report};
 use keelson_bench::scenario::{self, Binaries, Settings};
+use keelson_bench::{cost, machine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Topology {
@@ -27,8 +27,8 @@ enum Topology {
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark keelson against etcd on this machine: one node each, then three")]
 struct Args {
-    /// Short runs (3 s points, 10,000-object footprint, 3 leader kills), print only;
-    /// finishes in under 3 minutes.
+    /// Short runs (2 s points, fewer concurrencies, 20,000-object footprint, 3 leader
+    /// kills), print only; finishes in about 3 minutes on an idle 2-core machine.
     #[arg(long)]
     quick: bool,
     /// Which clusters to measure.
@@ -37,6 +37,15 @@ struct Args {
     /// Leader kills in the three-replica failover figure (default: 20, quick: 3).
     #[arg(long)]
     kills: Option<usize>,
+    /// Only these groups of figures, comma-separated: writes, reads, updates, watch,
+    /// deployments, list (LIST, footprint, start to ready), replicas (footprint per
+    /// replica), failover. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Watch fan-out: keelson's watchers over HTTP/1.1, one connection each, instead
+    /// of 100 HTTP/2 streams per connection.
+    #[arg(long)]
+    watch_http1: bool,
     /// Skip killing etcd's leader (the failover figure then has keelson's side only).
     #[arg(long)]
     no_etcd_failover: bool,
@@ -96,6 +105,8 @@ async fn run(args: Args) -> Result<()> {
         settings.kills = k;
     }
     settings.etcd_failover = !args.no_etcd_failover;
+    settings.only = args.only.clone();
+    settings.watch_http1 = args.watch_http1;
     let (single, three) = match args.topology {
         Topology::Single => (true, false),
         Topology::Three => (false, true),
@@ -131,6 +142,7 @@ async fn run(args: Args) -> Result<()> {
         facts.date,
         facts.markdown(),
     );
+    let mut cost_points = Vec::new();
     if single {
         let mut report = Report::default();
         let outcome = scenario::run(&settings, &bins, work.path(), &mut report).await;
@@ -140,6 +152,7 @@ async fn run(args: Args) -> Result<()> {
         }
         section.push_str(&format!("- settings: {}\n\n", settings.describe()));
         push_report(&mut section, &report);
+        cost_points.extend(report.cost.iter().cloned());
     }
     if three {
         // The load average over the last minute, just before this part: how busy the
@@ -165,6 +178,13 @@ async fn run(args: Args) -> Result<()> {
             settings.describe_three()
         ));
         push_report(&mut section, &report);
+        cost_points.extend(report.cost.iter().cloned());
+    }
+    let costs = cost::table(&cost_points);
+    if !costs.is_empty() {
+        section
+            .push_str("\n### Cost model: how the figures grow (see \"Cost model\" at the top)\n\n");
+        section.push_str(&costs);
     }
     keep_if_asked(&args, work);
     println!("{section}");
@@ -178,6 +198,11 @@ async fn run(args: Args) -> Result<()> {
 /// The table and its notes.
 fn push_report(section: &mut String, report: &Report) {
     section.push_str(&report.table());
+    let solo = report.solo_table();
+    if !solo.is_empty() {
+        section.push('\n');
+        section.push_str(&solo);
+    }
     if !report.notes.is_empty() {
         section.push_str("\nNotes from the run:\n\n");
         section.push_str(&report.notes_markdown());

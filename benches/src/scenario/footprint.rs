@@ -1,13 +1,15 @@
-//! LIST and footprint figures on a fresh keelson and etcd: load 10,000 objects and
-//! time a full LIST (etcd: one prefix range), fill up to the footprint count, read RSS
-//! and data-dir size, then restart each on its data dir and time spawn → ready.
+//! LIST and footprint figures on a fresh keelson and etcd: load 10,000 objects, time
+//! the LIST figures ([`super::list`]) and a restart (spawn → ready) with those objects,
+//! fill up to the footprint count, read RSS and data-dir size, LIST everything, then
+//! restart each on its data dir again. The two LISTs of everything and the two restarts
+//! are the object-count points of the cost model.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{payload, start_pair, stop_pair, Binaries, Settings};
+use super::{list, payload, start_pair, stop_pair, Binaries, Settings};
 use crate::driver::{self, Budget, Stats};
 use crate::etcd_node::{self, EtcdNode};
 use crate::keelson_api::CreateConfigMap;
@@ -31,14 +33,36 @@ pub(super) async fn run(
     report.errors("loading the LIST objects", "keelson", &k_list);
     report.errors("loading the LIST objects", "etcd", &e_list);
     keelson.check_alive()?;
-    let n = s.list_objects;
-    let k = list_keelson(s, &keelson, k_list.succeeded as usize, report).await;
-    let e = list_etcd(s, &etcd, e_list.succeeded as usize, report).await?;
-    report.row(
-        format!("LIST {} objects in one request, ms", thousands(n)),
+    let counts = (k_list.succeeded as usize, e_list.succeeded as usize);
+    list::figures(
+        s,
+        &keelson,
+        &etcd,
+        (LIST_NS, "/bench/list/"),
+        counts,
+        report,
+    )
+    .await?;
+    let small = thousands(s.list_objects);
+    let (k, e) = list::everything(s, &keelson, &etcd, "/bench/", counts, report).await?;
+    report.cost(
+        "object count",
+        "LIST of every object, ms",
+        &small,
         Unit::Millis,
         k,
         e,
+    );
+    let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+    let k_ready = restart_keelson(s, &mut keelson, report).await;
+    let e_ready = restart_etcd(s, &mut etcd, report).await;
+    report.cost(
+        "object count",
+        "start to ready, ms",
+        &small,
+        Unit::Millis,
+        ms(k_ready),
+        ms(e_ready),
     );
 
     let k_fill = load_keelson(
@@ -79,9 +103,35 @@ pub(super) async fn run(
         Some(mib(dir_size(etcd.data_dir()))),
     );
 
+    let k_total = (k_list.succeeded + k_fill.succeeded) as usize;
+    let e_total = (e_list.succeeded + e_fill.succeeded) as usize;
+    let big = thousands(s.footprint_objects);
+    let (k, e) =
+        list::everything(s, &keelson, &etcd, "/bench/", (k_total, e_total), report).await?;
+    report.row(
+        format!("LIST all {big} objects in one request, ms"),
+        Unit::Millis,
+        k,
+        e,
+    );
+    report.cost(
+        "object count",
+        "LIST of every object, ms",
+        &big,
+        Unit::Millis,
+        k,
+        e,
+    );
     let k_ready = restart_keelson(s, &mut keelson, report).await;
     let e_ready = restart_etcd(s, &mut etcd, report).await;
-    let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+    report.cost(
+        "object count",
+        "start to ready, ms",
+        &big,
+        Unit::Millis,
+        ms(k_ready),
+        ms(e_ready),
+    );
     report.row(
         "start to ready with those objects, ms",
         Unit::Millis,
@@ -145,74 +195,6 @@ async fn load_etcd(s: &Settings, etcd: &EtcdNode, prefix: &str, n: u64) -> Resul
     .await)
 }
 
-/// The median time of a full LIST, after one untimed LIST that also checks the count.
-async fn list_keelson(
-    s: &Settings,
-    keelson: &KeelsonNode,
-    expected: usize,
-    report: &mut Report,
-) -> Option<f64> {
-    let api = keelson.client().ok()?;
-    let check = async {
-        let body = api.list_configmaps(LIST_NS).await?;
-        let doc: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| format!("list is not JSON: {e}"))?;
-        let got = doc["items"].as_array().map_or(0, Vec::len);
-        if got == expected {
-            Ok(())
-        } else {
-            Err(format!(
-                "LIST returned {got} items, {expected} were created"
-            ))
-        }
-    };
-    if let Err(e) = check.await {
-        report.note(format!("LIST, keelson: `{e}`"));
-        return None;
-    }
-    let mut times = Vec::new();
-    for i in 0..s.list_repeats {
-        let t0 = Instant::now();
-        match api.list_configmaps(LIST_NS).await {
-            Ok(_) => times.push(t0.elapsed().as_secs_f64() * 1000.0),
-            Err(e) => report.note(format!("LIST {i}, keelson: `{e}`")),
-        }
-    }
-    eprintln!("LIST keelson: {times:.1?} ms");
-    median(times)
-}
-
-async fn list_etcd(
-    s: &Settings,
-    etcd: &EtcdNode,
-    expected: usize,
-    report: &mut Report,
-) -> Result<Option<f64>> {
-    let mut kv = etcd.client().await?;
-    match etcd_node::range_prefix(&mut kv, "/bench/list/").await {
-        Ok(got) if got == expected => {}
-        Ok(got) => report.note(format!(
-            "LIST, etcd: the range returned {got} keys, {expected} were put"
-        )),
-        Err(e) => {
-            report.note(format!("LIST, etcd: `{e}`"));
-            return Ok(None);
-        }
-    }
-    let mut times = Vec::new();
-    for _ in 0..s.list_repeats {
-        let t0 = Instant::now();
-        if etcd_node::range_prefix(&mut kv, "/bench/list/")
-            .await
-            .is_ok()
-        {
-            times.push(t0.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    eprintln!("LIST etcd: {times:.1?} ms");
-    Ok(median(times))
-}
-
 async fn restart_keelson(
     s: &Settings,
     keelson: &mut KeelsonNode,
@@ -247,9 +229,4 @@ async fn restart_etcd(s: &Settings, etcd: &mut EtcdNode, report: &mut Report) ->
             None
         }
     }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
 }

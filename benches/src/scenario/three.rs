@@ -9,14 +9,21 @@
 //! 2. Linearizable GETs of one object straight on a follower (keelson: GET with no
 //!    resourceVersion, a read index from the leader) vs linearizable ranges of one key
 //!    on an etcd follower.
-//! 3. Leader failover under writers ([`super::failover`]).
+//! 3. Updates with a resourceVersion precondition ([`super::updates`]), keelson's
+//!    through HAProxy, etcd's clients spread over the members like the writes'.
+//! 4. Footprint per replica ([`super::replicas`]).
+//! 5. Watch fan-out on a follower ([`super::watch`]): watchers straight on a follower,
+//!    writes through HAProxy (keelson) or to the leader (etcd).
+//! 6. Leader failover under writers ([`super::failover`]).
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{cpu_per_op, failover, payload, Binaries, Settings};
+use super::writes::replica_cost;
+use super::{cpu_per_op, failover, payload, replicas, updates, watch};
+use super::{Binaries, Settings};
 use crate::driver;
 use crate::etcd_cluster::{EtcdCluster, MEMBERS};
 use crate::etcd_node;
@@ -44,9 +51,29 @@ pub async fn run(s: &Settings, bins: &Binaries, dir: &Path, report: &mut Report)
         .await
         .context("starting the etcd cluster")?;
     let outcome = async {
-        writes(s, &keelson, &mut etcd, report).await?;
-        reads(s, &keelson, &mut etcd, report).await?;
-        failover::run(s, &mut keelson, &mut etcd, report).await
+        let mut stored = (0, 0);
+        if s.wants("writes") {
+            stored = writes(s, &keelson, &mut etcd, report).await?;
+        }
+        if s.wants("reads") {
+            reads(s, &keelson, &mut etcd, report).await?;
+            stored = (stored.0 + 1, stored.1 + 1);
+        }
+        if s.wants("updates") {
+            let n = three_updates(s, &keelson, &etcd, report).await?;
+            stored = (stored.0 + n, stored.1 + n);
+        }
+        if s.wants("replicas") {
+            replicas::footprint(s, &keelson, &etcd, stored, report).await?;
+        }
+        if s.wants("watch") {
+            three_watch(s, &keelson, &etcd, report).await?;
+        }
+        keelson.check_alive()?;
+        if s.wants("failover") {
+            failover::run(s, &mut keelson, &mut etcd, report).await?;
+        }
+        Ok(())
     }
     .await;
     if let Some(complaint) = keelson.stop(s.stop_grace).await {
@@ -61,12 +88,14 @@ pub async fn run(s: &Settings, bins: &Binaries, dir: &Path, report: &mut Report)
     outcome
 }
 
+/// Returns the objects (keelson) and keys (etcd) created.
 async fn writes(
     s: &Settings,
     keelson: &KeelsonCluster,
     etcd: &mut EtcdCluster,
     report: &mut Report,
-) -> Result<()> {
+) -> Result<(u64, u64)> {
+    let mut stored = (0, 0);
     let payload = payload();
     for &c in &s.cluster_concurrency {
         let what = format!("writes, {c} client{}", if c == 1 { "" } else { "s" });
@@ -122,6 +151,10 @@ async fn writes(
         let e_on_leader = placement.iter().filter(|&&m| m == e_leader).count();
 
         report.point(&what, "creates or puts", &k, &e);
+        stored = (stored.0 + k.succeeded, stored.1 + e.succeeded);
+        if c == 16 {
+            replica_cost(report, "3", &k, &e);
+        }
         report.row(
             format!("{what}: connections on the leader"),
             Unit::Count,
@@ -141,6 +174,76 @@ async fn writes(
             None,
         );
     }
+    Ok(stored)
+}
+
+/// Updates at each concurrency; returns how many objects each side created for them.
+async fn three_updates(
+    s: &Settings,
+    keelson: &KeelsonCluster,
+    etcd: &EtcdCluster,
+    report: &mut Report,
+) -> Result<u64> {
+    let (k_cpu, e_cpu) = (|| keelson.cpu_time(), || etcd.cpu_time());
+    let e_leader = etcd.leader(LEADER_LIMIT).await?;
+    let mut created = 0;
+    for &c in &s.update_concurrency {
+        let clients = (0..c).map(|_| keelson.client()).collect::<Result<_>>()?;
+        let mut kvs = Vec::with_capacity(c);
+        for m in place(c, e_leader, None) {
+            kvs.push(etcd.client_to(m).await?);
+        }
+        let k = updates::Side {
+            clients,
+            cpu: &k_cpu,
+        };
+        let e = updates::Side {
+            clients: kvs,
+            cpu: &e_cpu,
+        };
+        let what = format!("updates with resourceVersion, {c} clients");
+        updates::point(s, &what, &format!("3x-c{c}"), k, e, report).await;
+        created += c as u64;
+    }
+    Ok(created)
+}
+
+/// Fan-out to watchers on a follower of each cluster.
+async fn three_watch(
+    s: &Settings,
+    keelson: &KeelsonCluster,
+    etcd: &EtcdCluster,
+    report: &mut Report,
+) -> Result<()> {
+    let w = s.three_watchers;
+    let k_follower = (keelson.leader(LEADER_LIMIT).await? + 1) % REPLICAS;
+    let watch_api = || keelson.replica_client_with(k_follower, s.watch_protocol());
+    let k_cpu = || keelson.cpu_time();
+    let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
+    let side = watch::KeelsonSide {
+        watch: &watch_api,
+        writers,
+        cpu: &k_cpu,
+    };
+    let k = watch::keelson_point(s, w, &format!("3x-w{w}"), side, report).await?;
+    let e_leader = etcd.leader(LEADER_LIMIT).await?;
+    let e_follower = (e_leader + 1) % MEMBERS;
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        writers.push(etcd.client_to(e_leader).await?);
+    }
+    let e_cpu = || etcd.cpu_time();
+    let side = watch::EtcdSide {
+        watch_url: etcd.url(e_follower),
+        writers,
+        cpu: &e_cpu,
+    };
+    let e = watch::etcd_point(s, w, &format!("3x-w{w}"), side, report).await?;
+    let what = format!(
+        "watch fan-out on a follower, {} watchers",
+        crate::report::thousands(w as u64)
+    );
+    watch::rows(s, &what, &k, &e, report);
     Ok(())
 }
 
