@@ -7,6 +7,7 @@
 
 mod admin;
 pub mod discovery;
+mod dry_run;
 pub mod health;
 pub mod negotiate;
 mod patch;
@@ -171,7 +172,16 @@ async fn resource(
     {
         return Err(ApiError::MethodNotAllowed);
     }
+    // A dry run is served by an engine that proposes nothing; everything else is the same.
+    let dry = dry_run::requested(&info.verb, &query, content_type.as_deref(), &body)?;
     admit(info, desc.namespaced, state).await?;
+    let dry_engine;
+    let engine = if dry {
+        dry_engine = Arc::new(engine.dry_run());
+        &dry_engine
+    } else {
+        engine
+    };
     let request = ResourceRequest {
         info,
         engine,
