@@ -39,9 +39,21 @@ pub fn resource_list(group_version: &str, descs: &[&ResourceDescriptor]) -> Valu
             r["categories"] = json!(d.categories);
         }
         resources.push(r);
+        // Upstream lists a resource's subresources in name order.
+        let mut subs = Vec::new();
         if d.status {
-            resources.push(json!({"name": format!("{}/status", d.resource), "singularName": "", "namespaced": d.namespaced, "kind": d.kind, "verbs": STATUS_VERBS}));
+            subs.push(json!({"name": format!("{}/status", d.resource), "singularName": "", "namespaced": d.namespaced, "kind": d.kind, "verbs": STATUS_VERBS}));
         }
+        for sub in super::subresource::of(d) {
+            let mut r = json!({"name": format!("{}/{}", d.resource, sub.name), "singularName": "", "namespaced": d.namespaced, "kind": sub.kind, "verbs": sub.verbs});
+            if let Some((group, version)) = sub.kind_group_version {
+                r["group"] = json!(group);
+                r["version"] = json!(version);
+            }
+            subs.push(r);
+        }
+        subs.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        resources.extend(subs);
     }
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
@@ -61,9 +73,22 @@ fn discovery_resource(d: &ResourceDescriptor) -> Value {
     if !d.categories.is_empty() {
         r["categories"] = json!(d.categories);
     }
+    let mut subresources = Vec::new();
     if d.status {
-        r["subresources"] =
-            json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
+        subresources
+            .push(json!({"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}));
+    }
+    for sub in super::subresource::of(d) {
+        let (group, version) = sub.kind_group_version.unwrap_or(("", ""));
+        subresources.push(json!({
+            "subresource": sub.name,
+            "responseKind": {"group": group, "version": version, "kind": sub.kind},
+            "verbs": sub.verbs,
+        }));
+    }
+    if !subresources.is_empty() {
+        subresources.sort_by(|a, b| a["subresource"].as_str().cmp(&b["subresource"].as_str()));
+        r["subresources"] = Value::Array(subresources);
     }
     r
 }

@@ -7,7 +7,9 @@
 
 mod admin;
 pub mod discovery;
+mod dry_run;
 pub mod health;
+mod kubelet;
 pub mod negotiate;
 mod patch;
 mod protobuf;
@@ -16,6 +18,7 @@ pub mod request_info;
 mod resource;
 pub mod status;
 mod strategic;
+mod subresource;
 pub mod table;
 
 use std::sync::Arc;
@@ -112,7 +115,13 @@ async fn pipeline(
         };
         return Err(ApiError::Forbidden { message, subject });
     }
-    let body = read_body(payload).await?;
+    // An upgrade request (exec, attach, portforward) has no body to read: what follows
+    // its headers is the upgraded stream, which would never end.
+    let body = if req.headers().contains_key("upgrade") {
+        Bytes::new()
+    } else {
+        read_body(payload).await?
+    };
     // Before content negotiation: the OpenAPI documents negotiate their own media types.
     if !info.is_resource_request && crate::openapi::serve::is_openapi_path(&info.path) {
         return crate::openapi::serve::respond(&req, query.get("hash"));
@@ -146,8 +155,11 @@ async fn resource(
         .filter(|e| e.desc.version == info.version)
         .ok_or(ApiError::NoSuchPath)?;
     let desc = engine.desc;
+    // scale and the kubelet's subresources check their own verbs.
+    let special = subresource::find(desc, &info.subresource).filter(|_| !info.name.is_empty());
     let subresource_ok = info.subresource.is_empty()
-        || (info.subresource == "status" && desc.status && !info.name.is_empty());
+        || (info.subresource == "status" && desc.status && !info.name.is_empty())
+        || special.is_some();
     let scope_ok = desc.namespaced || info.namespace.is_empty() || desc.resource == "namespaces";
     if !subresource_ok || !scope_ok {
         return Err(ApiError::NoSuchPath);
@@ -163,15 +175,23 @@ async fn resource(
         info.subresource.is_empty() || matches!(info.verb.as_str(), "get" | "update" | "patch");
     let object_verb_on_collection =
         matches!(info.verb.as_str(), "update" | "patch") && info.name.is_empty();
-    if !desc.supports(&info.verb)
-        || (collection_verb && !info.name.is_empty() && info.verb != "watch")
-        || object_verb_on_collection
-        || needs_namespace
-        || !status_verb
-    {
+    let plain_verb_ok = desc.supports(&info.verb)
+        && !(collection_verb && !info.name.is_empty() && info.verb != "watch")
+        && !object_verb_on_collection
+        && status_verb;
+    if needs_namespace || (special.is_none() && !plain_verb_ok) {
         return Err(ApiError::MethodNotAllowed);
     }
+    // A dry run is served by an engine that proposes nothing; everything else is the same.
+    let dry = dry_run::requested(&info.verb, &query, content_type.as_deref(), &body)?;
     admit(info, desc.namespaced, state).await?;
+    let dry_engine;
+    let engine = if dry {
+        dry_engine = Arc::new(engine.dry_run());
+        &dry_engine
+    } else {
+        engine
+    };
     let request = ResourceRequest {
         info,
         engine,
@@ -181,6 +201,9 @@ async fn resource(
         body,
         warnings: Default::default(),
     };
+    if let Some(sub) = special {
+        return subresource::serve(sub, &request, &state.registry).await;
+    }
     match info.verb.as_str() {
         "get" => request.get().await,
         "list" => request.list().await,

@@ -89,13 +89,11 @@ impl Query {
         })
     }
 
-    /// Refuses dry runs until they are supported, rather than writing for real.
-    pub fn refuse_dry_run(&self) -> Result<(), ApiError> {
-        match self.get("dryRun") {
-            Some(v) if !v.is_empty() => Err(ApiError::bad_request(
-                "dryRun is not supported by this keelson version; retry without --dry-run=server",
-            )),
-            _ => Ok(()),
-        }
+    /// Every value given for `key`, in order (`?dryRun=All&dryRun=All`).
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }

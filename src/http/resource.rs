@@ -44,7 +44,7 @@ enum FieldValidation {
 }
 
 impl ResourceRequest<'_> {
-    fn namespace(&self) -> &str {
+    pub(super) fn namespace(&self) -> &str {
         if self.engine.desc.namespaced {
             &self.info.namespace
         } else {
@@ -60,7 +60,7 @@ impl ResourceRequest<'_> {
         IncludeObject::parse(self.query.get("includeObject"))
     }
 
-    fn respond(&self, code: u16, json: Vec<u8>) -> HttpResponse {
+    pub(super) fn respond(&self, code: u16, json: Vec<u8>) -> HttpResponse {
         let (body, content_type) = render(self.format, json);
         let status =
             actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::OK);
@@ -292,13 +292,11 @@ impl ResourceRequest<'_> {
     }
 
     pub async fn create(&self) -> Result<HttpResponse, ApiError> {
-        self.query.refuse_dry_run()?;
         let created = self.engine.create(self.namespace(), self.object()?).await?;
         Ok(self.respond_value(201, &created))
     }
 
     pub async fn update(&self) -> Result<HttpResponse, ApiError> {
-        self.query.refuse_dry_run()?;
         let obj = self.object()?;
         let body_name = obj
             .pointer("/metadata/name")
@@ -320,7 +318,6 @@ impl ResourceRequest<'_> {
     }
 
     pub async fn patch(&self) -> Result<HttpResponse, ApiError> {
-        self.query.refuse_dry_run()?;
         let patch = Patch::parse(
             PatchType::from_content_type(self.content_type.as_deref())?,
             &self.body,
@@ -380,15 +377,6 @@ impl ResourceRequest<'_> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
-        if body
-            .get("dryRun")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-        {
-            return Err(ApiError::bad_request(
-                "dryRun is not supported by this keelson version; retry without --dry-run=server",
-            ));
-        }
         Ok(DeleteOptions {
             uid: precondition("uid"),
             resource_version: precondition("resourceVersion"),
@@ -396,7 +384,6 @@ impl ResourceRequest<'_> {
     }
 
     pub async fn delete(&self) -> Result<HttpResponse, ApiError> {
-        self.query.refuse_dry_run()?;
         let opts = self.delete_options()?;
         match self
             .engine
@@ -418,7 +405,6 @@ impl ResourceRequest<'_> {
     }
 
     pub async fn delete_collection(&self) -> Result<HttpResponse, ApiError> {
-        self.query.refuse_dry_run()?;
         let opts = self.query.list_options(self.engine.desc, None)?;
         let deleted = self
             .engine

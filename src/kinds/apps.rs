@@ -61,7 +61,9 @@ pub static RESOURCES: &[&R] = &[
     },
     &R {
         schema: typed::<k8s_openapi::api::apps::v1::ReplicaSet>,
-        strategy: &PLAIN_GENERATION.with_columns(t::REPLICA_SET),
+        strategy: &PLAIN_GENERATION
+            .with_columns(t::REPLICA_SET)
+            .with_fields(super::fields::replicas),
         ..workload("apps", "replicasets", "replicaset", "ReplicaSet", &["rs"])
     },
     &R {
@@ -82,7 +84,9 @@ pub static RESOURCES: &[&R] = &[
     },
     &R {
         schema: typed::<k8s_openapi::api::batch::v1::Job>,
-        strategy: &PLAIN_GENERATION.with_columns(t::JOB),
+        strategy: &PLAIN_GENERATION
+            .with_columns(t::JOB)
+            .with_fields(super::fields::job),
         ..workload("batch", "jobs", "job", "Job", &[])
     },
 ];

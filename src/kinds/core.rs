@@ -4,12 +4,13 @@ use super::schema::typed;
 use super::tables::{self, core as t};
 use super::{configmap::CONFIGMAP, namespace::NAMESPACE, secret::SECRET, PLAIN, PLAIN_GENERATION};
 use crate::registry::descriptor::{ResourceDescriptor as R, ALL_VERBS, VERBS_NO_COLLECTION_DELETE};
-use crate::registry::strategy::{NameRule, Plain};
+use crate::registry::strategy::{no_fields, NameRule, Plain};
 
 const SERVICE: Plain = Plain {
     name_rule: NameRule::Dns1035Label,
     generation: false,
     columns: tables::core::SERVICE,
+    fields: no_fields,
 };
 
 const fn core(
@@ -67,7 +68,9 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::Event>,
         short_names: &["ev"],
-        strategy: &PLAIN.with_columns(tables::event::EVENT),
+        strategy: &PLAIN
+            .with_columns(tables::event::EVENT)
+            .with_fields(super::fields::event),
         ..core("events", "event", "Event", true, false, "events")
     },
     &R {
@@ -100,7 +103,7 @@ pub static RESOURCES: &[&R] = &[
     &R {
         schema: typed::<k8s_openapi::api::core::v1::Node>,
         short_names: &["no"],
-        strategy: &PLAIN.with_columns(t::NODE),
+        strategy: &PLAIN.with_columns(t::NODE).with_fields(super::fields::node),
         ..core("nodes", "node", "Node", false, true, "minions")
     },
     &R {
@@ -133,7 +136,9 @@ pub static RESOURCES: &[&R] = &[
         schema: typed::<k8s_openapi::api::core::v1::Pod>,
         short_names: &["po"],
         categories: &["all"],
-        strategy: &PLAIN.with_columns(tables::pod::POD),
+        strategy: &PLAIN
+            .with_columns(tables::pod::POD)
+            .with_fields(super::fields::pod),
         ..core("pods", "pod", "Pod", true, true, "pods")
     },
     &R {
@@ -152,7 +157,9 @@ pub static RESOURCES: &[&R] = &[
         schema: typed::<k8s_openapi::api::core::v1::ReplicationController>,
         short_names: &["rc"],
         categories: &["all"],
-        strategy: &PLAIN_GENERATION.with_columns(t::REPLICATION_CONTROLLER),
+        strategy: &PLAIN_GENERATION
+            .with_columns(t::REPLICATION_CONTROLLER)
+            .with_fields(super::fields::replicas),
         ..core(
             "replicationcontrollers",
             "replicationcontroller",

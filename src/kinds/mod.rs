@@ -9,28 +9,33 @@ mod apps;
 mod cluster;
 mod configmap;
 mod core;
+mod fields;
 mod namespace;
+pub mod scale;
 pub mod schema;
 mod secret;
 pub mod tables;
 
 use crate::registry::descriptor::ResourceDescriptor;
-use crate::registry::strategy::{NameRule, Plain};
+use crate::registry::strategy::{no_fields, NameRule, Plain};
 
 pub(crate) const PLAIN: Plain = Plain {
     name_rule: NameRule::DnsSubdomain,
     generation: false,
     columns: tables::NAME_AGE,
+    fields: no_fields,
 };
 pub(crate) const PLAIN_GENERATION: Plain = Plain {
     name_rule: NameRule::DnsSubdomain,
     generation: true,
     columns: tables::NAME_AGE,
+    fields: no_fields,
 };
 pub(crate) const RBAC: Plain = Plain {
     name_rule: NameRule::PathSegment,
     generation: false,
     columns: tables::NAME_AGE,
+    fields: no_fields,
 };
 
 /// All served resources, in discovery order.

@@ -82,10 +82,14 @@ impl Strategy for Namespace {
     }
 
     fn selectable_fields(&self, obj: &Value) -> Vec<(&'static str, String)> {
-        vec![(
-            "status.phase",
-            phase(obj).as_str().unwrap_or("").to_string(),
-        )]
+        // Upstream keeps `name` too, for compatibility.
+        vec![
+            (
+                "status.phase",
+                phase(obj).as_str().unwrap_or("").to_string(),
+            ),
+            ("name", crate::registry::object::name(obj).to_string()),
+        ]
     }
 
     fn table_columns(&self) -> &'static [Column] {

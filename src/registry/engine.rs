@@ -32,6 +32,9 @@ pub struct Engine {
     pub desc: &'static ResourceDescriptor,
     reader: CacheReader,
     consensus: Consensus,
+    /// `dryRun=All`: every step runs, but the proposal is answered from the cache and
+    /// nothing reaches Raft (see `dry_run.rs`). Set per request by [`Engine::dry_run`].
+    dry_run: bool,
 }
 
 /// Preconditions and options of a delete (upstream's DeleteOptions).
@@ -59,7 +62,23 @@ impl Engine {
             desc,
             reader,
             consensus,
+            dry_run: false,
         }
+    }
+
+    /// The same engine for a dry run: its writes are checked in full and stored nowhere.
+    pub fn dry_run(&self) -> Engine {
+        Self {
+            desc: self.desc,
+            reader: self.reader.clone(),
+            consensus: self.consensus.clone(),
+            dry_run: true,
+        }
+    }
+
+    /// Whether this engine's writes are dry runs.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
     }
 
     pub fn reader(&self) -> &CacheReader {
@@ -178,6 +197,10 @@ impl Engine {
     }
 
     async fn propose_one(&self, command: Command) -> Result<CommandResult, RegistryError> {
+        if self.dry_run {
+            let (view, _) = self.view(ReadAt::Latest).await?;
+            return Ok(super::dry_run::simulate(&view, &command));
+        }
         let mut result = self.consensus.propose(Batch::single(command)).await?;
         result
             .results
@@ -192,6 +215,8 @@ impl Engine {
         let key = storage_key(self.desc.storage_prefix, namespace, &name);
         let value = serde_json::to_vec(&obj).map_err(RegistryError::internal)?;
         match self.propose_one(Command::Create { key, value }).await? {
+            // A dry-run create stores nothing, so it has no resourceVersion (upstream).
+            CommandResult::Stored { .. } if self.dry_run => Ok(obj),
             CommandResult::Stored { revision } => {
                 object::set_resource_version(&mut obj, revision);
                 Ok(obj)

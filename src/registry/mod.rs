@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod descriptor;
+mod dry_run;
 pub mod engine;
 pub mod error;
 pub mod hooks;

@@ -134,12 +134,27 @@ pub struct Plain {
     pub name_rule: NameRule,
     pub generation: bool,
     pub columns: &'static [Column],
+    /// The kind's selectable fields (see [`Strategy::selectable_fields`]).
+    pub fields: SelectableFields,
+}
+
+/// A kind's selectable fields with their values; called with `null` for the names.
+pub type SelectableFields = fn(&Value) -> Vec<(&'static str, String)>;
+
+/// No selectable fields beyond metadata.name and metadata.namespace.
+pub fn no_fields(_: &Value) -> Vec<(&'static str, String)> {
+    Vec::new()
 }
 
 impl Plain {
     /// The same strategy with the given table columns.
     pub const fn with_columns(self, columns: &'static [Column]) -> Self {
         Self { columns, ..self }
+    }
+
+    /// The same strategy with the given selectable fields.
+    pub const fn with_fields(self, fields: SelectableFields) -> Self {
+        Self { fields, ..self }
     }
 }
 
@@ -154,6 +169,10 @@ impl Strategy for Plain {
 
     fn table_columns(&self) -> &'static [Column] {
         self.columns
+    }
+
+    fn selectable_fields(&self, obj: &Value) -> Vec<(&'static str, String)> {
+        (self.fields)(obj)
     }
 }
 /// Validates `name` by `rule`, returning upstream's messages.
