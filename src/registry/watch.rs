@@ -6,13 +6,14 @@
 //! then load the view; events already in the view are skipped when they arrive again.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::cache::{encode_line, CacheReader, CachedObject, EventType, KindView, WatchEvent};
 use super::descriptor::ResourceDescriptor;
@@ -72,8 +73,11 @@ struct State {
     queue: VecDeque<WatchItem>,
     events: broadcast::Receiver<Arc<WatchEvent>>,
     seen: u64,
-    deadline: Instant,
-    next_bookmark: Option<Instant>,
+    /// When the watch ends, and when its next bookmark is due (if it asked for them).
+    /// The timers live as long as the watch: re-arming one per event would register and
+    /// cancel two timers per watcher per event.
+    deadline: Pin<Box<Sleep>>,
+    bookmark: Option<Pin<Box<Sleep>>>,
     ended: bool,
 }
 
@@ -91,9 +95,9 @@ pub async fn watch(
         .timeout_seconds
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH_TIMEOUT);
-    let next_bookmark = opts
+    let bookmark = opts
         .allow_watch_bookmarks
-        .then(|| Instant::now() + BOOKMARK_INTERVAL);
+        .then(|| Box::pin(tokio::time::sleep(BOOKMARK_INTERVAL)));
     let mut state = State {
         desc,
         reader: reader.clone(),
@@ -102,8 +106,8 @@ pub async fn watch(
         queue: VecDeque::new(),
         events,
         seen: 0,
-        deadline: Instant::now() + timeout,
-        next_bookmark,
+        deadline: Box::pin(tokio::time::sleep(timeout)),
+        bookmark,
         ended: false,
     };
     state.begin(start).await;
@@ -253,12 +257,20 @@ impl State {
             if self.ended {
                 return None;
             }
-            let bookmark_at = self.next_bookmark.unwrap_or(self.deadline);
+            let bookmark_timer = &mut self.bookmark;
+            let bookmark_due = async move {
+                match bookmark_timer.as_mut() {
+                    Some(timer) => timer.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep_until(self.deadline) => return None,
-                _ = tokio::time::sleep_until(bookmark_at), if self.next_bookmark.is_some() => {
+                _ = self.deadline.as_mut() => return None,
+                _ = bookmark_due => {
                     self.take_bookmark();
-                    self.next_bookmark = Some(Instant::now() + BOOKMARK_INTERVAL);
+                    if let Some(timer) = self.bookmark.as_mut() {
+                        timer.as_mut().reset(Instant::now() + BOOKMARK_INTERVAL);
+                    }
                 }
                 received = self.events.recv() => match received {
                     Ok(event) if event.revision > self.seen => {
