@@ -30,6 +30,8 @@ pub struct ResourceRequest<'a> {
     pub query: Query,
     pub format: Format,
     pub content_type: Option<String>,
+    /// Names the field manager of a write that gives none (`registry::managed`).
+    pub user_agent: String,
     pub body: Bytes,
     /// `Warning` headers for the response (unknown fields under fieldValidation=Warn).
     pub warnings: RefCell<Vec<String>>,
@@ -44,7 +46,7 @@ enum FieldValidation {
 }
 
 impl ResourceRequest<'_> {
-    fn namespace(&self) -> &str {
+    pub(super) fn namespace(&self) -> &str {
         if self.engine.desc.namespaced {
             &self.info.namespace
         } else {
@@ -52,7 +54,7 @@ impl ResourceRequest<'_> {
         }
     }
 
-    fn status_only(&self) -> bool {
+    pub(super) fn status_only(&self) -> bool {
         self.info.subresource == "status"
     }
 
@@ -60,7 +62,7 @@ impl ResourceRequest<'_> {
         IncludeObject::parse(self.query.get("includeObject"))
     }
 
-    fn respond(&self, code: u16, json: Vec<u8>) -> HttpResponse {
+    pub(super) fn respond(&self, code: u16, json: Vec<u8>) -> HttpResponse {
         let (body, content_type) = render(self.format, json);
         let status =
             actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::OK);
@@ -144,7 +146,7 @@ impl ResourceRequest<'_> {
         }
     }
 
-    fn respond_value(&self, code: u16, value: &Value) -> HttpResponse {
+    pub(super) fn respond_value(&self, code: u16, value: &Value) -> HttpResponse {
         if self.format == Format::PartialObjectMetadata {
             return self.respond(
                 code,
@@ -293,7 +295,9 @@ impl ResourceRequest<'_> {
 
     pub async fn create(&self) -> Result<HttpResponse, ApiError> {
         self.query.refuse_dry_run()?;
-        let created = self.engine.create(self.namespace(), self.object()?).await?;
+        let manager = self.field_manager("CreateOptions")?;
+        let obj = self.track(None, self.object()?, &manager);
+        let created = self.engine.create(self.namespace(), obj).await?;
         Ok(self.respond_value(201, &created))
     }
 
@@ -312,15 +316,28 @@ impl ResourceRequest<'_> {
         }
         let mut obj = obj;
         crate::registry::object::set_meta(&mut obj, "name", json!(self.info.name));
+        let manager = self.field_manager("UpdateOptions")?;
+        let pinned = crate::registry::object::meta_str(&obj, "resourceVersion")
+            .is_some_and(|rv| !rv.is_empty());
         let updated = self
             .engine
-            .update(self.namespace(), &self.info.name, obj, self.status_only())
+            .update_with(
+                self.namespace(),
+                &self.info.name,
+                self.status_only(),
+                pinned,
+                |old| Ok(self.track(Some(old), obj.clone(), &manager)),
+            )
             .await?;
         Ok(self.respond_value(200, &updated))
     }
 
     pub async fn patch(&self) -> Result<HttpResponse, ApiError> {
+        if super::apply::is_apply(self.content_type.as_deref()) {
+            return self.apply().await;
+        }
         self.query.refuse_dry_run()?;
+        let manager = self.field_manager("PatchOptions")?;
         let patch = Patch::parse(
             PatchType::from_content_type(self.content_type.as_deref())?,
             &self.body,
@@ -355,7 +372,7 @@ impl ResourceRequest<'_> {
                     }
                     // The patch applies to the current state; a stale resourceVersion is no precondition here.
                     crate::registry::object::remove_meta(&mut patched, "resourceVersion");
-                    Ok(patched)
+                    Ok(self.track(Some(current), patched, &manager))
                 },
             )
             .await;
