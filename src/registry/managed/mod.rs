@@ -182,13 +182,17 @@ pub fn apply(
     let changes = walk::compare(live.map(|_| &base), &merged, w.shape);
     let (changed, removed) = (w.tracked(changes.changed), w.tracked(changes.removed));
     let mut conflicts = Vec::new();
+    let mut contested = FieldSet::default();
     for entry in entries.iter_mut() {
         let lost = entry.fields.intersection(&changed);
         let who = entry.describe();
         conflicts.extend(lost.iter().map(|p| (who.clone(), path::display(p))));
+        contested = contested.union(&lost);
         entry.fields = entry.fields.difference(&lost).difference(&removed);
     }
-    if !force && !conflicts.is_empty() {
+    let upgrading = w.manager == "kubectl"
+        && live.is_some_and(|live| allowed_by_last_applied(live, &contested, w));
+    if !force && !upgrading && !conflicts.is_empty() {
         conflicts.sort();
         return Err(Conflicts(conflicts));
     }
@@ -201,6 +205,26 @@ pub fn apply(
     entries.push(mine);
     entries::write(&mut merged, entries);
     Ok(merged)
+}
+
+/// Whether every contested field is one client-side apply set (it is in the
+/// last-applied annotation) and still holds the value it applied: `kubectl` moving from
+/// client-side to server-side apply then takes those fields without a conflict, as
+/// upstream's lastapplied manager allows.
+fn allowed_by_last_applied(live: &Value, contested: &FieldSet, w: &Writer) -> bool {
+    let Some(text) = object::meta(live)
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(LAST_APPLIED))
+        .and_then(Value::as_str)
+    else {
+        return false;
+    };
+    let Ok(last) = serde_json::from_str::<Value>(text) else {
+        return false;
+    };
+    let differing = walk::compare(Some(live), &last, w.shape).changed;
+    let allowed = walk::field_set(&last, w.shape).difference(&differing);
+    contested.difference(&allowed).is_empty()
 }
 
 /// The part of a configuration the endpoint writes: no status through a main resource
