@@ -230,7 +230,7 @@ async fn kubectl_patch_merges_lists_by_key_and_follows_directives() {
         status["message"],
         "json: cannot unmarshal array into Go value of type map[string]interface {}"
     );
-    // Server-side apply is still refused.
+    // An apply body with no fieldManager is refused (tests/server_side_apply.rs has more).
     let (code, _) = server
         .request_raw(
             Method::PATCH,
@@ -239,7 +239,7 @@ async fn kubectl_patch_merges_lists_by_key_and_follows_directives() {
             b"{}".to_vec(),
         )
         .await;
-    assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
     let after = get(&server);
     assert_eq!(
         before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],

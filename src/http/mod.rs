@@ -6,6 +6,7 @@
 //! [`status::ApiError`], the only place that builds metav1.Status bodies.
 
 mod admin;
+mod apply;
 pub mod discovery;
 mod dry_run;
 pub mod health;
@@ -138,14 +139,28 @@ async fn pipeline(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    resource(&info, query, format, content_type, body, &state).await
+    let user_agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    resource(
+        &info,
+        query,
+        format,
+        (content_type, user_agent),
+        body,
+        &state,
+    )
+    .await
 }
 
 async fn resource(
     info: &RequestInfo,
     query: Query,
     format: Format,
-    content_type: Option<String>,
+    (content_type, user_agent): (Option<String>, String),
     body: Bytes,
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
@@ -198,6 +213,7 @@ async fn resource(
         query,
         format,
         content_type,
+        user_agent,
         body,
         warnings: Default::default(),
     };

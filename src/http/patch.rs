@@ -1,6 +1,6 @@
 //! Patch bodies: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and, for built-in
 //! kinds, strategic merge patch (`strategic`), applied to the stored object. Server-side
-//! apply is refused with 415 (docs/compatibility.md).
+//! apply is served apart (`apply`).
 
 use serde_json::{json, Map, Value};
 

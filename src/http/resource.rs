@@ -30,6 +30,8 @@ pub struct ResourceRequest<'a> {
     pub query: Query,
     pub format: Format,
     pub content_type: Option<String>,
+    /// Names the field manager of a write that gives none (`registry::managed`).
+    pub user_agent: String,
     pub body: Bytes,
     /// `Warning` headers for the response (unknown fields under fieldValidation=Warn).
     pub warnings: RefCell<Vec<String>>,
@@ -52,7 +54,7 @@ impl ResourceRequest<'_> {
         }
     }
 
-    fn status_only(&self) -> bool {
+    pub(super) fn status_only(&self) -> bool {
         self.info.subresource == "status"
     }
 
@@ -144,7 +146,7 @@ impl ResourceRequest<'_> {
         }
     }
 
-    fn respond_value(&self, code: u16, value: &Value) -> HttpResponse {
+    pub(super) fn respond_value(&self, code: u16, value: &Value) -> HttpResponse {
         if self.format == Format::PartialObjectMetadata {
             return self.respond(
                 code,
@@ -290,7 +292,9 @@ impl ResourceRequest<'_> {
     }
 
     pub async fn create(&self) -> Result<HttpResponse, ApiError> {
-        let created = self.engine.create(self.namespace(), self.object()?).await?;
+        let manager = self.field_manager("CreateOptions")?;
+        let obj = self.track(None, self.object()?, &manager);
+        let created = self.engine.create(self.namespace(), obj).await?;
         Ok(self.respond_value(201, &created))
     }
 
@@ -308,14 +312,27 @@ impl ResourceRequest<'_> {
         }
         let mut obj = obj;
         crate::registry::object::set_meta(&mut obj, "name", json!(self.info.name));
+        let manager = self.field_manager("UpdateOptions")?;
+        let pinned = crate::registry::object::meta_str(&obj, "resourceVersion")
+            .is_some_and(|rv| !rv.is_empty());
         let updated = self
             .engine
-            .update(self.namespace(), &self.info.name, obj, self.status_only())
+            .update_with(
+                self.namespace(),
+                &self.info.name,
+                self.status_only(),
+                pinned,
+                |old| Ok(self.track(Some(old), obj.clone(), &manager)),
+            )
             .await?;
         Ok(self.respond_value(200, &updated))
     }
 
     pub async fn patch(&self) -> Result<HttpResponse, ApiError> {
+        if super::apply::is_apply(self.content_type.as_deref()) {
+            return self.apply().await;
+        }
+        let manager = self.field_manager("PatchOptions")?;
         let patch = Patch::parse(
             PatchType::from_content_type(self.content_type.as_deref())?,
             &self.body,
@@ -350,7 +367,7 @@ impl ResourceRequest<'_> {
                     }
                     // The patch applies to the current state; a stale resourceVersion is no precondition here.
                     crate::registry::object::remove_meta(&mut patched, "resourceVersion");
-                    Ok(patched)
+                    Ok(self.track(Some(current), patched, &manager))
                 },
             )
             .await;

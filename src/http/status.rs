@@ -43,7 +43,7 @@ impl ApiError {
                 R::BadRequest { .. } => ("BadRequest", 400),
                 R::NotFound { .. } => ("NotFound", 404),
                 R::AlreadyExists { .. } => ("AlreadyExists", 409),
-                R::Conflict { .. } => ("Conflict", 409),
+                R::Conflict { .. } | R::ApplyConflict { .. } => ("Conflict", 409),
                 R::Invalid { .. } => ("Invalid", 422),
                 R::Forbidden { .. } => ("Forbidden", 403),
                 R::MethodNotAllowed { .. } => ("MethodNotAllowed", 405),
@@ -85,6 +85,9 @@ impl ApiError {
                 let mut d = subject_details(subject);
                 d["causes"] = Value::Array(causes.iter().map(cause).collect());
                 Some(d)
+            }
+            ApiError::Registry(R::ApplyConflict { causes, .. }) => {
+                Some(json!({"causes": Value::Array(causes.iter().map(cause).collect())}))
             }
             ApiError::Registry(
                 R::Timeout {

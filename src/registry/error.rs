@@ -74,6 +74,13 @@ pub enum RegistryError {
     AlreadyExists { subject: Subject, message: String },
     #[error("{message}")]
     Conflict { subject: Subject, message: String },
+    /// A server-side apply changing fields other managers own (409 Conflict whose
+    /// details carry only the causes, as upstream's).
+    #[error("{message}")]
+    ApplyConflict {
+        message: String,
+        causes: Vec<FieldError>,
+    },
     #[error("{message}")]
     Invalid {
         subject: Subject,

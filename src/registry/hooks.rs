@@ -133,8 +133,16 @@ pub fn prepare_update(
     check_preconditions(desc, &new, old, old_revision)?;
     if status_only {
         let status = new.get("status").cloned();
+        // The status write's manager is recorded in managedFields, kept from `new`.
+        let managed = object::meta(&new)
+            .and_then(|m| m.get("managedFields"))
+            .cloned();
         new = old.clone();
         set_status(&mut new, status);
+        match managed {
+            Some(managed) => object::set_meta(&mut new, "managedFields", managed),
+            None => object::remove_meta(&mut new, "managedFields"),
+        }
     } else {
         copy_system_metadata(&mut new, old);
         if desc.status {

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod hooks;
 pub mod list;
+pub mod managed;
 pub mod object;
 mod router;
 pub mod selectors;
