@@ -12,6 +12,7 @@ mod core;
 mod namespace;
 pub mod schema;
 mod secret;
+pub mod service;
 pub mod tables;
 
 use crate::registry::descriptor::ResourceDescriptor;
