@@ -69,6 +69,13 @@ struct ServeArgs {
     /// resourceVersion (older ones get 410 Expired); each kind keeps at most 10,000 in memory.
     #[arg(long, default_value_t = keelson::consensus::state_machine::DEFAULT_HISTORY_RETAINED, value_parser = clap::value_parser!(u64).range(1..))]
     watch_history: u64,
+    /// The range Services' cluster IPs come from (IPv4 CIDR, /12 to /30); the first
+    /// address goes to `default/kubernetes`.
+    #[arg(long, default_value = "10.0.0.0/24", value_parser = keelson::registry::allocator::parse_cidr)]
+    service_cluster_ip_range: (std::net::Ipv4Addr, u8),
+    /// The range NodePort and LoadBalancer Services' node ports come from.
+    #[arg(long, default_value = "30000-32767", value_parser = keelson::registry::allocator::parse_port_range)]
+    service_node_port_range: (u16, u16),
 }
 
 #[actix_web::main]
@@ -105,6 +112,11 @@ async fn run() -> anyhow::Result<()> {
                 request_timeout: args.request_timeout,
                 snapshot_count: args.snapshot_count,
                 watch_history: args.watch_history,
+                service_ranges: keelson::registry::allocator::Ranges {
+                    network: args.service_cluster_ip_range.0,
+                    prefix: args.service_cluster_ip_range.1,
+                    node_ports: args.service_node_port_range,
+                },
             };
             keelson::node::run(opts).await
         }

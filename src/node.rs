@@ -37,6 +37,8 @@ pub struct NodeOptions {
     pub snapshot_count: u64,
     /// Revisions of change history kept for watches that resume (`--watch-history`).
     pub watch_history: u64,
+    /// Where Services' cluster IPs and node ports come from.
+    pub service_ranges: crate::registry::allocator::Ranges,
 }
 
 impl NodeOptions {
@@ -89,6 +91,7 @@ fn load_history(
 
 pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     let started = Instant::now();
+    crate::registry::allocator::configure(opts.service_ranges.clone());
     let data = DataDir::open(&opts.data_dir)?;
     let advertise = opts.advertise_address.clone().unwrap_or_else(|| {
         opts.listen
@@ -163,6 +166,7 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
         node_id: opts.node_id,
         ip: advertise.clone(),
         port: api_port,
+        ca_cert_pem: pki.ca_cert_pem.as_str().into(),
     };
     ControllerManager::new(registry.clone(), identity).start();
 

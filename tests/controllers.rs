@@ -66,7 +66,7 @@ async fn kubernetes_endpoints_follow_live_replicas_and_controllers_fail_over() {
     let service = get(&cluster, "/api/v1/namespaces/default/services/kubernetes")
         .await
         .expect("the default/kubernetes Service exists");
-    assert_eq!(service["spec"]["clusterIP"], "10.96.0.1");
+    assert_eq!(service["spec"]["clusterIP"], "10.0.0.1");
     assert_eq!(service["spec"]["ports"][0]["port"], 443);
 
     let holder = |lease: &Value| lease["spec"]["holderIdentity"].as_str().map(str::to_string);

@@ -30,8 +30,11 @@ async fn watch_lines(server: &Server, query: &str) -> Vec<Value> {
         .await
         .expect("watch ended")
         .expect("watch body");
+    // The root CA publisher's ConfigMap appears in every namespace; these checks are
+    // about the test's own writes.
     body.lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .map(|l| serde_json::from_str::<Value>(l).expect("each line is JSON"))
+        .filter(|l| l["object"]["metadata"]["name"] != support::ROOT_CA_CONFIGMAP)
         .collect()
 }
 
@@ -90,6 +93,7 @@ async fn watch_resumes_inside_the_window_and_expires_outside() {
         .expect("items")
         .iter()
         .filter_map(|i| i["metadata"]["name"].as_str())
+        .filter(|name| *name != support::ROOT_CA_CONFIGMAP)
         .collect();
     assert_eq!(names, ["c0", "c1"]);
     // ...and 410 Expired before that.

@@ -148,3 +148,66 @@ async fn content_with_a_finalizer_holds_the_namespace_until_it_is_released() {
     })
     .await;
 }
+
+/// The CA certificate the admin kubeconfig trusts, as PEM.
+fn kubeconfig_ca(server: &Server) -> String {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(server.kubeconfig()).expect("read the kubeconfig");
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data:"))
+        .expect("certificate-authority-data in the kubeconfig");
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(line.trim())
+        .expect("base64 CA");
+    String::from_utf8(pem).expect("PEM text")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_namespace_gets_kube_root_ca_crt() {
+    let server = Server::start().await;
+    let ca = kubeconfig_ca(&server);
+    server.kubectl_ok(&["create", "namespace", "team-ca"]);
+    let get = || get_json(&server, &["configmap", "kube-root-ca.crt", "-n", "team-ca"]);
+    let published = eventually("kube-root-ca.crt in a new namespace", SETTLE, || async {
+        get()
+    })
+    .await;
+    assert_eq!(published["data"]["ca.crt"].as_str(), Some(ca.as_str()));
+    assert!(
+        published["metadata"]["annotations"]["kubernetes.io/description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Contains a CA bundle"))
+    );
+    for ns in ["default", "kube-system"] {
+        eventually(&format!("kube-root-ca.crt in {ns}"), SETTLE, || async {
+            get_json(&server, &["configmap", "kube-root-ca.crt", "-n", ns])
+        })
+        .await;
+    }
+
+    // Deleted, it comes back with a new uid.
+    server.kubectl_ok(&["delete", "configmap", "kube-root-ca.crt", "-n", "team-ca"]);
+    let uid = published["metadata"]["uid"].clone();
+    eventually("kube-root-ca.crt recreated", SETTLE, || async {
+        get().filter(|cm| cm["metadata"]["uid"] != uid)
+    })
+    .await;
+
+    // Edited, it is corrected; a label the user added stays.
+    server.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "kube-root-ca.crt",
+        "-n",
+        "team-ca",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"labels":{"mine":"yes"}},"data":{"ca.crt":"tampered"}}"#,
+    ]);
+    let corrected = eventually("kube-root-ca.crt corrected", SETTLE, || async {
+        get().filter(|cm| cm["data"]["ca.crt"].as_str() == Some(ca.as_str()))
+    })
+    .await;
+    assert_eq!(corrected["metadata"]["labels"]["mine"], "yes");
+}

@@ -281,6 +281,10 @@ async fn pages_are_consistent_at_the_first_page_revision_under_writes() {
                 .as_str()
                 .expect("item name")
                 .to_string();
+            // The root CA publisher's ConfigMap is not one of the test's writes.
+            if name == support::ROOT_CA_CONFIGMAP {
+                continue;
+            }
             let rv = rv_of(item);
             assert!(
                 rv <= r,

@@ -276,7 +276,17 @@ async fn kubectl_get_prints_upstreams_columns() {
     let svc = services.row("NAME", "web");
     assert_eq!(svc["TYPE"], "NodePort");
     assert_eq!(svc["EXTERNAL-IP"], "<none>");
-    assert_eq!(svc["PORT(S)"], "80/TCP,443:30443/TCP");
+    // Port 80 gets a node port allocated from 30000-32767; 443 keeps the one it asked for.
+    let ports = svc["PORT(S)"].as_str();
+    let allocated = ports
+        .strip_prefix("80:")
+        .and_then(|rest| rest.strip_suffix("/TCP,443:30443/TCP"))
+        .and_then(|port| port.parse::<u16>().ok());
+    assert!(
+        allocated.is_some_and(|p| (30000..=32767).contains(&p)),
+        "{ports}"
+    );
+    assert!(svc["CLUSTER-IP"].starts_with("10.0.0."), "{svc:?}");
     assert_eq!(wide.row("NAME", "web")["SELECTOR"], "app=web");
 
     let (jobs, wide) = headers(

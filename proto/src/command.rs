@@ -52,6 +52,9 @@ pub enum Command {
         key: String,
         precondition: Precondition,
     },
+    /// Remove `key` if it exists; never fails (releasing an allocation record that an
+    /// object older than the record keeping may not have).
+    Release { key: String },
 }
 
 impl Command {
@@ -59,13 +62,17 @@ impl Command {
         match self {
             Command::Create { key, .. }
             | Command::Update { key, .. }
-            | Command::Delete { key, .. } => key,
+            | Command::Delete { key, .. }
+            | Command::Release { key } => key,
         }
     }
 }
 
-/// The commands of one API request, applied in order, each on its own (a failed
-/// precondition fails that command only).
+/// The commands of one API request, applied all or nothing: when any command would fail
+/// (a create finding its key, an update or delete missing its key or its precondition),
+/// none is applied, the failing ones get their result and the others `Aborted`. Keys
+/// within one batch must be distinct (each is checked against the state before the
+/// batch). A service and its address allocation records are one such batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     pub commands: Vec<Command>,
@@ -96,6 +103,8 @@ pub enum CommandResult {
     NotFound,
     /// The precondition did not hold; `revision` is the key's current revision.
     Conflict { revision: u64 },
+    /// Not applied because another command of its batch failed.
+    Aborted,
 }
 
 /// The results of a batch, one per command.

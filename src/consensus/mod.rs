@@ -13,6 +13,7 @@
 
 pub mod applied;
 pub mod backup;
+mod batch_check;
 mod batcher;
 mod forward;
 mod log_store;

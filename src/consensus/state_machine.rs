@@ -134,6 +134,15 @@ impl StateMachine {
         write: &mut StateWrite,
         changes: &mut Vec<Change>,
     ) -> Result<BatchResult, RaftStorageError> {
+        if batch.commands.len() > 1 {
+            let mut current = Vec::with_capacity(batch.commands.len());
+            for command in &batch.commands {
+                current.push(self.current(overlay, command.key())?);
+            }
+            if let Some(results) = super::batch_check::refusal(&batch.commands, &current) {
+                return Ok(BatchResult { results });
+            }
+        }
         let mut results = Vec::with_capacity(batch.commands.len());
         for command in batch.commands {
             let current = self.current(overlay, command.key())?;
@@ -165,7 +174,7 @@ impl StateMachine {
                 };
                 (CommandResult::Stored { revision }, Some(change))
             }
-            (Command::Update { .. } | Command::Delete { .. }, None) => {
+            (Command::Update { .. } | Command::Delete { .. } | Command::Release { .. }, None) => {
                 (CommandResult::NotFound, None)
             }
             (
@@ -187,7 +196,7 @@ impl StateMachine {
                 };
                 (CommandResult::Stored { revision }, Some(change))
             }
-            (Command::Delete { key, .. }, Some(current)) => {
+            (Command::Delete { key, .. } | Command::Release { key }, Some(current)) => {
                 let revision = self.next_revision();
                 let result = CommandResult::Deleted {
                     revision,
@@ -268,7 +277,7 @@ impl StateMachine {
     }
 }
 
-fn holds(precondition: &Precondition, current: &StoredValue) -> bool {
+pub(super) fn holds(precondition: &Precondition, current: &StoredValue) -> bool {
     precondition
         .revision
         .is_none_or(|expected| expected == current.revision)

@@ -21,9 +21,6 @@ use crate::registry::{Registry, RegistryError};
 pub const IDENTITY_PREFIX: &str = "keelson-apiserver-";
 /// Annotation on an identity Lease: the replica's API address, `IP:PORT`.
 pub const ENDPOINT_ANNOTATION: &str = "keelson.dev/endpoint";
-/// The cluster IP of `default/kubernetes`: the first address of upstream's default
-/// service range 10.96.0.0/12.
-pub const SERVICE_IP: &str = "10.96.0.1";
 const NAME: &str = "kubernetes";
 const NAMESPACE: &str = "default";
 
@@ -93,6 +90,8 @@ pub async fn reconcile(
     max_age: Duration,
 ) -> Result<(), RegistryError> {
     let services = engine(registry, "", "services")?;
+    // The first address of the service range, as upstream gives it.
+    let service_ip = crate::registry::allocator::ranges().first_ip().to_string();
     let service = json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -100,8 +99,8 @@ pub async fn reconcile(
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {
             "type": "ClusterIP",
-            "clusterIP": SERVICE_IP,
-            "clusterIPs": [SERVICE_IP],
+            "clusterIP": service_ip,
+            "clusterIPs": [service_ip],
             "ipFamilies": ["IPv4"],
             "ipFamilyPolicy": "SingleStack",
             "sessionAffinity": "None",

@@ -14,9 +14,10 @@ use std::time::Duration;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, WrapFuture};
 use serde_json::json;
 
+use super::gc::graph::Graph;
 use super::kubernetes_service::{self, ENDPOINT_ANNOTATION};
 use super::lease::{self, Observed};
-use super::{namespace, service_account, Identity};
+use super::{gc, namespace, root_ca, service_account, Identity};
 use crate::registry::{Registry, RegistryError};
 
 /// The Lease the controller-running replica holds.
@@ -39,6 +40,9 @@ pub struct ControllerManager {
     ticks: u32,
     leading: bool,
     controller_lease: Option<Observed>,
+    /// The garbage collector's dependency graph, kept between passes (only one pass
+    /// runs at a time, so the lock is never contended).
+    gc_graph: Arc<tokio::sync::Mutex<Graph>>,
 }
 
 impl ControllerManager {
@@ -51,6 +55,7 @@ impl ControllerManager {
             ticks: 0,
             leading: false,
             controller_lease: Some(Observed::default()),
+            gc_graph: Arc::default(),
         }
     }
 
@@ -94,7 +99,8 @@ impl ControllerManager {
         self.reconciling = true;
         let registry = self.registry.clone();
         let identity = self.identity.clone();
-        let pass = async move { run_controllers(&registry, &identity).await };
+        let graph = self.gc_graph.clone();
+        let pass = async move { run_controllers(&registry, &identity, &graph).await };
         ctx.spawn(
             pass.into_actor(self)
                 .map(|(), actor, _| actor.reconciling = false),
@@ -160,7 +166,11 @@ async fn run_tick(
 
 /// Each controller's pass, on the replica that holds the controller Lease. One failing
 /// does not keep the others from running; the next tick retries it.
-async fn run_controllers(registry: &Registry, identity: &Identity) {
+async fn run_controllers(
+    registry: &Registry,
+    identity: &Identity,
+    gc_graph: &tokio::sync::Mutex<Graph>,
+) {
     if let Err(e) = kubernetes_service::reconcile(registry, identity, IDENTITY_TTL).await {
         log_unavailable("reconciling default/kubernetes", &e);
     }
@@ -169,6 +179,12 @@ async fn run_controllers(registry: &Registry, identity: &Identity) {
     }
     if let Err(e) = service_account::reconcile(registry).await {
         log_unavailable("creating default service accounts", &e);
+    }
+    if let Err(e) = root_ca::reconcile(registry, &identity.ca_cert_pem).await {
+        log_unavailable("publishing kube-root-ca.crt", &e);
+    }
+    if let Err(e) = gc::reconcile(registry, &mut *gc_graph.lock().await).await {
+        log_unavailable("collecting garbage", &e);
     }
 }
 

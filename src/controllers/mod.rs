@@ -9,12 +9,16 @@
 //! Lease expires. The controllers: [`kubernetes_service`] (the `default/kubernetes`
 //! Service and Endpoints listing the live replicas, upstream's lease endpoint
 //! reconciler), [`namespace`] (empties Terminating namespaces, then removes their
-//! finalizer) and [`service_account`] (the `default` ServiceAccount in every namespace).
+//! finalizer), [`service_account`] (the `default` ServiceAccount in every namespace),
+//! [`root_ca`] (the `kube-root-ca.crt` ConfigMap in every namespace)
+//! and [`gc`] (the garbage collector: ownerReferences, foreground and orphan deletion).
 
+pub mod gc;
 pub mod kubernetes_service;
 pub mod lease;
 pub mod manager;
 pub mod namespace;
+pub mod root_ca;
 pub mod service_account;
 
 /// Who this replica is, as the controllers publish it.
@@ -25,6 +29,8 @@ pub struct Identity {
     pub ip: String,
     /// The API port.
     pub port: u16,
+    /// The cluster CA certificate (PEM) that `kube-root-ca.crt` publishes.
+    pub ca_cert_pem: std::sync::Arc<str>,
 }
 
 impl Identity {

@@ -2,8 +2,8 @@
 //! controller makes it, so workloads and tools that expect it find it.
 //!
 //! Each pass reads the caches only and writes only what is missing, so a steady cluster
-//! costs no Raft proposals. (Upstream's root-ca-cert publisher, the `kube-root-ca.crt`
-//! ConfigMap, is not here yet: docs/compatibility.md.)
+//! costs no Raft proposals. (The `kube-root-ca.crt` ConfigMap, upstream's
+//! root-ca-cert publisher, is [`super::root_ca`].)
 
 use serde_json::{json, Value};
 

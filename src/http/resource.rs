@@ -20,6 +20,7 @@ use super::table::{partial_object_metadata, partial_object_metadata_list, table,
 use crate::registry::cache::{encode_line, CachedObject};
 use crate::registry::engine::{DeleteOptions, Deleted};
 use crate::registry::list::{Page, ReadAt};
+use crate::registry::propagation::Propagation;
 use crate::registry::watch::{Encoder, WatchItem};
 use crate::registry::{Engine, RegistryError};
 
@@ -384,7 +385,14 @@ impl ResourceRequest<'_> {
 
     fn delete_options(&self) -> Result<DeleteOptions, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DeleteOptions::default());
+            // Upstream reads DeleteOptions from the query when there is no body.
+            let orphan = self.query.get("orphanDependents").map(|v| v == "true");
+            let propagation =
+                Propagation::from_options(self.query.get("propagationPolicy"), orphan)?;
+            return Ok(DeleteOptions {
+                propagation,
+                ..DeleteOptions::default()
+            });
         }
         let body = decode_body(self.content_type.as_deref(), &self.body)?;
         let precondition = |f: &str| {
@@ -392,9 +400,14 @@ impl ResourceRequest<'_> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
+        let propagation = Propagation::from_options(
+            body.get("propagationPolicy").and_then(Value::as_str),
+            body.get("orphanDependents").and_then(Value::as_bool),
+        )?;
         Ok(DeleteOptions {
             uid: precondition("uid"),
             resource_version: precondition("resourceVersion"),
+            propagation,
         })
     }
 

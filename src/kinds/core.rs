@@ -1,17 +1,10 @@
 //! The core (`v1`) group's resources.
 
 use super::schema::typed;
+use super::service::SERVICE;
 use super::tables::{self, core as t};
 use super::{configmap::CONFIGMAP, namespace::NAMESPACE, secret::SECRET, PLAIN, PLAIN_GENERATION};
 use crate::registry::descriptor::{ResourceDescriptor as R, ALL_VERBS, VERBS_NO_COLLECTION_DELETE};
-use crate::registry::strategy::{no_fields, NameRule, Plain};
-
-const SERVICE: Plain = Plain {
-    name_rule: NameRule::Dns1035Label,
-    generation: false,
-    columns: tables::core::SERVICE,
-    fields: no_fields,
-};
 
 const fn core(
     resource: &'static str,

@@ -14,6 +14,7 @@ mod namespace;
 pub mod scale;
 pub mod schema;
 mod secret;
+pub mod service;
 pub mod tables;
 
 use crate::registry::descriptor::ResourceDescriptor;

@@ -15,6 +15,8 @@ use super::cache::KindView;
 pub fn simulate(view: &KindView, command: &Command) -> CommandResult {
     let current = view.objects.get(command.key());
     match (command, current) {
+        // Allocation records live outside the kinds' views; their release never fails.
+        (Command::Release { .. }, _) => CommandResult::Stored { revision: 0 },
         (Command::Create { .. }, Some(_)) => CommandResult::AlreadyExists,
         (Command::Create { .. }, None) => CommandResult::Stored { revision: 0 },
         (Command::Update { .. } | Command::Delete { .. }, None) => CommandResult::NotFound,

@@ -13,14 +13,20 @@ use futures::Stream;
 use keelson_proto::{Batch, Command, CommandResult, Precondition};
 use serde_json::Value;
 
+use super::allocator::Held;
 use super::cache::{CacheReader, CachedObject, KindView, ReadError};
 use super::descriptor::ResourceDescriptor;
 use super::error::{RegistryError, Subject};
 use super::hooks::{self, Stamp, UpdatePlan};
 use super::list::{page, ContinueToken, ListOptions, Page, ReadAt, CONTINUE_EXPIRED};
 use super::object::{self, list_prefix, storage_key};
+use super::propagation::Propagation;
 use super::watch::{self, Encoder, WatchItem, WatchStart};
 use crate::consensus::Consensus;
+use alloc::{allocates, releases, Allocation};
+
+#[path = "engine_alloc.rs"]
+mod alloc;
 
 /// How long a read waits for the cache to reach a revision it must reflect.
 pub const READ_WAIT: Duration = Duration::from_secs(10);
@@ -42,6 +48,9 @@ pub struct Engine {
 pub struct DeleteOptions {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
+    /// What to do with dependents; `None` keeps the object's GC finalizers as they are
+    /// (upstream's default for the kinds served: background).
+    pub propagation: Option<Propagation>,
 }
 
 /// What a delete did.
@@ -208,11 +217,49 @@ impl Engine {
             .ok_or_else(|| RegistryError::internal("the state machine returned no result"))
     }
 
+    /// Proposes `command` with `extra` (allocation records) in one all-or-nothing batch;
+    /// returns every result, `command`'s first.
+    async fn propose_with(
+        &self,
+        command: Command,
+        extra: Vec<Command>,
+    ) -> Result<Vec<CommandResult>, RegistryError> {
+        if extra.is_empty() || self.dry_run {
+            // A dry run claims nothing: its allocation records are taken as granted.
+            let granted = extra.iter().map(|_| CommandResult::Stored { revision: 0 });
+            let first = self.propose_one(command).await?;
+            return Ok(std::iter::once(first).chain(granted).collect());
+        }
+        let mut commands = vec![command];
+        commands.extend(extra);
+        let results = self.consensus.propose(Batch { commands }).await?.results;
+        if results.is_empty() {
+            return Err(RegistryError::internal(
+                "the state machine returned no result",
+            ));
+        }
+        Ok(results)
+    }
+
+    fn already_exists(&self, name: &str) -> RegistryError {
+        let message = format!(
+            "{} \"{name}\" already exists",
+            self.desc.qualified_resource()
+        );
+        RegistryError::AlreadyExists {
+            subject: self.subject(name),
+            message,
+        }
+    }
+
     /// Creates `obj` in `namespace` (empty for cluster-scoped kinds).
     pub async fn create(&self, namespace: &str, obj: Value) -> Result<Value, RegistryError> {
         let mut obj = hooks::prepare_create(self.desc, obj, namespace, &Stamp::new())?;
         let name = object::name(&obj).to_string();
         let key = storage_key(self.desc.storage_prefix, namespace, &name);
+        if allocates(self.desc) {
+            return self.create_allocated(key, obj).await;
+        }
         let value = serde_json::to_vec(&obj).map_err(RegistryError::internal)?;
         match self.propose_one(Command::Create { key, value }).await? {
             // A dry-run create stores nothing, so it has no resourceVersion (upstream).
@@ -221,16 +268,7 @@ impl Engine {
                 object::set_resource_version(&mut obj, revision);
                 Ok(obj)
             }
-            CommandResult::AlreadyExists => {
-                let message = format!(
-                    "{} \"{name}\" already exists",
-                    self.desc.qualified_resource()
-                );
-                Err(RegistryError::AlreadyExists {
-                    subject: self.subject(&name),
-                    message,
-                })
-            }
+            CommandResult::AlreadyExists => Err(self.already_exists(&name)),
             other => Err(RegistryError::internal(format!(
                 "unexpected result of a create: {other:?}"
             ))),
@@ -266,6 +304,8 @@ impl Engine {
     ) -> Result<Value, RegistryError> {
         let key = storage_key(self.desc.storage_prefix, namespace, name);
         let mut at = ReadAt::Any;
+        // Addresses this update lost to concurrent Service writes.
+        let mut lost = Held::default();
         for _ in 0..UPDATE_ATTEMPTS {
             let read_locally = at == ReadAt::Any;
             let planned = async {
@@ -299,8 +339,10 @@ impl Engine {
                 UpdatePlan::Delete(new) => (true, new),
             };
             let precondition = Precondition::at_revision(current.revision);
+            let allocation =
+                self.allocation_for_update(&key, &old, &mut result_obj, finished, &lost)?;
             let command = write_command(&key, &result_obj, finished, precondition)?;
-            match self.propose_write(name, command).await? {
+            match self.propose_write(name, command, &allocation).await? {
                 Written::At(revision) => {
                     object::set_resource_version(&mut result_obj, revision);
                     return Ok(result_obj);
@@ -308,6 +350,7 @@ impl Engine {
                 Written::Conflict(revision) if !client_pinned => {
                     at = ReadAt::NotOlderThan(revision)
                 }
+                Written::Lost(held) => lost.extend(held),
                 Written::Conflict(_) | Written::GiveUp => break,
             }
         }
@@ -340,13 +383,22 @@ impl Engine {
             let finished = hooks::deletion_finished(self.desc, &new);
             let precondition = Precondition::at_revision(current.revision);
             let command = write_command(&key, &new, finished, precondition)?;
-            match self.propose_write(name, command).await? {
+            // The server's own writes change no addresses; a finished deletion frees them.
+            let allocation = Allocation {
+                commands: if finished {
+                    releases(self.desc, &new)
+                } else {
+                    Vec::new()
+                },
+                ..Allocation::default()
+            };
+            match self.propose_write(name, command, &allocation).await? {
                 Written::At(revision) => {
                     object::set_resource_version(&mut new, revision);
                     return Ok(new);
                 }
                 Written::Conflict(revision) => at = ReadAt::NotOlderThan(revision),
-                Written::GiveUp => break,
+                Written::Lost(_) | Written::GiveUp => break,
             }
         }
         Err(RegistryError::Conflict {
@@ -384,21 +436,28 @@ impl Engine {
             };
             let mut obj = current.decode();
             let precondition = Precondition::at_revision(current.revision);
+            // Orphan and foreground deletion are finalizers the garbage collector removes.
+            let gc_changed = opts
+                .propagation
+                .is_some_and(|p| p.apply_finalizers(&mut obj));
             let graceful = !object::finalizers(&obj).is_empty()
                 || self.desc.strategy.finalization_pending(&obj);
-            if object::is_deleting(&obj) && graceful {
+            let deleting = object::is_deleting(&obj);
+            if deleting && graceful && !gc_changed {
                 return Ok(Deleted::Pending(obj));
             }
             // The kind's own terminating state (a namespace's Terminating phase) is set
             // whether or not finalizers already make this delete graceful.
             let begins = self.desc.strategy.begin_graceful_delete(&mut obj);
             let command = if graceful || begins {
-                object::set_meta(
-                    &mut obj,
-                    "deletionTimestamp",
-                    Value::String(object::now_rfc3339()),
-                );
-                object::set_meta(&mut obj, "deletionGracePeriodSeconds", Value::from(0));
+                if !deleting {
+                    object::set_meta(
+                        &mut obj,
+                        "deletionTimestamp",
+                        Value::String(object::now_rfc3339()),
+                    );
+                    object::set_meta(&mut obj, "deletionGracePeriodSeconds", Value::from(0));
+                }
                 Command::Update {
                     key: key.clone(),
                     value: stored_bytes(&obj)?,
@@ -410,7 +469,12 @@ impl Engine {
                     precondition,
                 }
             };
-            match self.propose_one(command).await? {
+            let extra = match command {
+                Command::Delete { .. } => releases(self.desc, &obj),
+                _ => Vec::new(),
+            };
+            let first = self.propose_with(command, extra).await?.swap_remove(0);
+            match first {
                 CommandResult::Stored { revision } => {
                     object::set_resource_version(&mut obj, revision);
                     return Ok(Deleted::Pending(obj));
@@ -421,7 +485,7 @@ impl Engine {
                 }
                 CommandResult::NotFound => return Err(self.not_found(name)),
                 CommandResult::Conflict { revision } => at = ReadAt::NotOlderThan(revision),
-                CommandResult::AlreadyExists => break,
+                CommandResult::AlreadyExists | CommandResult::Aborted => break,
             }
         }
         Err(RegistryError::Conflict {
@@ -430,14 +494,24 @@ impl Engine {
         })
     }
 
-    /// Proposes one write of the object `name` and says what came of it.
-    async fn propose_write(&self, name: &str, command: Command) -> Result<Written, RegistryError> {
-        Ok(match self.propose_one(command).await? {
+    /// Proposes one write of the object `name`, with its allocation records, and says
+    /// what came of it.
+    async fn propose_write(
+        &self,
+        name: &str,
+        command: Command,
+        allocation: &Allocation,
+    ) -> Result<Written, RegistryError> {
+        let results = self
+            .propose_with(command, allocation.commands.clone())
+            .await?;
+        Ok(match &results[0] {
             CommandResult::Stored { revision } | CommandResult::Deleted { revision, .. } => {
-                Written::At(revision)
+                Written::At(*revision)
             }
             CommandResult::NotFound => return Err(self.not_found(name)),
-            CommandResult::Conflict { revision } => Written::Conflict(revision),
+            CommandResult::Conflict { revision } => Written::Conflict(*revision),
+            CommandResult::Aborted => Written::Lost(allocation.lost(&results)),
             CommandResult::AlreadyExists => Written::GiveUp,
         })
     }
@@ -505,6 +579,8 @@ enum Written {
     At(u64),
     /// Another write changed the object first, at this revision.
     Conflict(u64),
+    /// Addresses the write claimed were taken first by another Service write.
+    Lost(Held),
     /// Nothing a retry could fix.
     GiveUp,
 }

@@ -4,6 +4,7 @@
 //! [`Registry::load`] builds each kind's cache from storage and starts its actor;
 //! [`Router`] keeps them current; [`Engine`] serves requests for one kind.
 
+pub mod allocator;
 pub mod cache;
 pub mod descriptor;
 mod dry_run;
@@ -13,6 +14,7 @@ pub mod hooks;
 pub mod list;
 pub mod managed;
 pub mod object;
+pub mod propagation;
 mod router;
 pub mod selectors;
 pub mod strategy;

@@ -36,6 +36,10 @@ pub use kubectl::PROXY_VARS;
 #[allow(unused_imports)]
 pub use run::{run_with_timeout, ChildGuard, TimedOutput};
 
+/// The ConfigMap the root CA publisher keeps in every namespace (upstream's
+/// `kube-root-ca.crt`); tests about their own objects leave it out.
+pub const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";
+
 /// How long a server gets to answer /readyz with 200 after it is spawned.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often readiness (and every other `eventually`) is polled.
