@@ -38,8 +38,8 @@ metadata:
   name: credentials
   namespace: shop
 type: Opaque
-stringData:
-  password: hunter2
+data:
+  password: aHVudGVyMg==
 ---
 apiVersion: v1
 kind: Service
@@ -180,7 +180,11 @@ fn header(table: &str) -> String {
     first.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// kind/name → resourceVersion of everything in the namespace and the namespace itself.
+/// What keelson's controllers put in every namespace, not part of the file.
+const MADE_BY_CONTROLLERS: [&str; 2] = ["ConfigMap/kube-root-ca.crt", "ServiceAccount/default"];
+
+/// kind/name → resourceVersion of the file's objects: everything in the namespace but
+/// what the controllers made, and the namespace itself.
 fn resource_versions(server: &Server) -> BTreeMap<String, String> {
     let kinds: Vec<&str> = COLUMNS.iter().map(|(kind, _, _)| *kind).collect();
     let out = server.kubectl_ok(&["get", &kinds.join(","), "-n", NS, "-o", "json"]);
@@ -193,6 +197,9 @@ fn resource_versions(server: &Server) -> BTreeMap<String, String> {
             item["kind"].as_str().unwrap_or_default(),
             item["metadata"]["name"].as_str().unwrap_or_default()
         );
+        if MADE_BY_CONTROLLERS.contains(&key.as_str()) {
+            continue;
+        }
         let rv = item["metadata"]["resourceVersion"]
             .as_str()
             .unwrap_or_default();

@@ -108,7 +108,7 @@ impl ResourceRequest<'_> {
             return Err(options_invalid("PatchOptions", cause));
         }
         let manager = self.field_manager("PatchOptions")?;
-        let force = matches!(self.query.get("force"), Some("true" | "1"));
+        let force = self.query.is_true("force");
         let config = self.apply_config()?;
         let writer = self.writer(&manager);
         let namespace = self.namespace();

@@ -27,12 +27,18 @@ impl Query {
     fn flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
         match self.get(key) {
             None => Ok(None),
-            Some("true" | "1") => Ok(Some(true)),
-            Some("false" | "0" | "") => Ok(Some(false)),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "invalid value for {key}: {other:?}, must be true or false"
-            ))),
+            Some("") => Ok(Some(false)),
+            Some(value) => parse_bool(value).map(Some).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "invalid value for {key}: {value:?}, must be true or false"
+                ))
+            }),
         }
+    }
+
+    /// Whether a boolean parameter is set to true (absent or unparsable: false).
+    pub fn is_true(&self, key: &str) -> bool {
+        self.get(key).and_then(parse_bool).unwrap_or(false)
     }
 
     fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
@@ -95,5 +101,15 @@ impl Query {
             .iter()
             .filter(move |(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A boolean query value as upstream parses it (Go's strconv.ParseBool): clients send
+/// `true`, `1` or, like the Python client, `True`.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
     }
 }

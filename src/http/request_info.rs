@@ -78,7 +78,7 @@ pub fn parse(method: &str, path: &str, watch_param: Option<&str>) -> RequestInfo
         // Deeper paths are subresource paths upstream serves only for proxies.
         info.subresource = rest[2..].join("/");
     }
-    let watching = legacy_watch || matches!(watch_param, Some("true" | "1"));
+    let watching = legacy_watch || watch_param.and_then(super::query::parse_bool) == Some(true);
     info.verb = match (method, info.name.is_empty()) {
         ("GET" | "HEAD", _) if watching => "watch",
         ("GET" | "HEAD", true) => "list",

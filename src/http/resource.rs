@@ -386,7 +386,10 @@ impl ResourceRequest<'_> {
     fn delete_options(&self) -> Result<DeleteOptions, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             // Upstream reads DeleteOptions from the query when there is no body.
-            let orphan = self.query.get("orphanDependents").map(|v| v == "true");
+            let orphan = self
+                .query
+                .get("orphanDependents")
+                .map(|v| super::query::parse_bool(v) == Some(true));
             let propagation =
                 Propagation::from_options(self.query.get("propagationPolicy"), orphan)?;
             return Ok(DeleteOptions {

@@ -9,7 +9,7 @@ line per step and exits non-zero on the first failed check.
 
 import sys
 
-from kubernetes import client, config, dynamic
+from kubernetes import client, config, dynamic, watch
 from kubernetes.client.rest import ApiException
 
 NS = "py"
@@ -74,6 +74,11 @@ def main():
     cm = cms.patch(name="app", namespace=NS, body={"data": {"shape": "round"}},
                    content_type="application/merge-patch+json")
     check(cm.data.shape == "round" and cm.data.color == "green", "merge patch applied")
+
+    # The client sends watch=True (capitalised), which upstream parses as a boolean.
+    seen = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
+        core.list_namespaced_config_map, NS, timeout_seconds=2)]
+    check(("ADDED", "app") in seen, f"a watch lists the configmap: {seen}")
 
     manifest = {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "limits", "namespace": NS}, "data": {"max": "10"}}
