@@ -150,6 +150,26 @@ async fn dry_run_writes_answer_as_upstream_and_store_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_service_create_stores_and_claims_nothing() {
+    let server = Server::start().await;
+    const SVCS: &str = "/api/v1/namespaces/default/services";
+    let service = |ip: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"clusterIP": ip, "ports": [{"port": 80}]}})
+    };
+    let (status, answered) = server
+        .post(&format!("{SVCS}?dryRun=All"), &service("10.0.0.77"))
+        .await;
+    assert_eq!(status.as_u16(), 201, "{answered}");
+    assert_eq!(answered["spec"]["clusterIP"], "10.0.0.77", "{answered}");
+    let (status, body) = server.get(&format!("{SVCS}/web")).await;
+    assert_eq!(status.as_u16(), 404, "a dry run stored the service: {body}");
+    // Its address was not claimed either: a real create may take it.
+    let (status, created) = server.post(SVCS, &service("10.0.0.77")).await;
+    assert_eq!(status.as_u16(), 201, "{created}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_value_other_than_all_is_invalid() {
     let server = Server::start().await;
     let body = assert_status(

@@ -219,7 +219,7 @@ impl Engine {
 
     /// Proposes `command` with `extra` (allocation records) in one all-or-nothing batch;
     /// returns every result, `command`'s first.
-    async fn propose_with(
+    pub(super) async fn propose_with(
         &self,
         command: Command,
         extra: Vec<Command>,

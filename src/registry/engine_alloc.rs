@@ -4,7 +4,7 @@
 //! another replica created first refuses the whole batch; the write then picks again,
 //! or, for an address the client named, answers upstream's 422.
 
-use keelson_proto::{Batch, Command, CommandResult};
+use keelson_proto::{Command, CommandResult};
 use serde_json::{json, Value};
 
 use super::Engine;
@@ -131,13 +131,16 @@ impl Engine {
             let mut service = obj.clone();
             let allocation = self.plan_service(&mut service, None, &key, &lost)?;
             let value = serde_json::to_vec(&service).map_err(RegistryError::internal)?;
-            let mut commands = vec![Command::Create {
+            let create = Command::Create {
                 key: key.clone(),
                 value,
-            }];
-            commands.extend(allocation.commands.iter().cloned());
-            let results = self.consensus.propose(Batch { commands }).await?.results;
+            };
+            // `propose_with` also serves dry runs, which store and claim nothing.
+            let results = self
+                .propose_with(create, allocation.commands.clone())
+                .await?;
             match results.first() {
+                Some(CommandResult::Stored { .. }) if self.is_dry_run() => return Ok(service),
                 Some(CommandResult::Stored { revision }) => {
                     object::set_resource_version(&mut service, *revision);
                     return Ok(service);
