@@ -201,10 +201,7 @@ impl ResourceRequest<'_> {
         })?;
         let unknown = crate::kinds::schema::unknown_fields(&merged, &decoded);
         if let Some(field) = unknown.first() {
-            let (group, version) = match desc.group {
-                "" => (String::new(), desc.version),
-                g => (g.to_string(), desc.version),
-            };
+            let (group, version) = (desc.group, desc.version);
             return Err(RegistryError::internal(format!(
                 "{TYPED_PATCH} ({}/{}; {group}/{version}, Kind={}): .{field}: field not declared in schema",
                 self.namespace(),

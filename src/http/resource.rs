@@ -479,19 +479,17 @@ const WATCH_CHUNK_EVENTS: usize = 128;
 
 /// The bytes of consecutive watch items: their lines, an error as an ERROR event.
 fn watch_chunk(items: Vec<WatchItem>) -> Bytes {
-    let line = |item: WatchItem| match item {
-        WatchItem::Line(line) => line,
-        WatchItem::Error(e) => {
-            encode_line("ERROR", ApiError::from(e).status().to_string().as_bytes())
-        }
-    };
-    if items.len() == 1 {
-        return items.into_iter().map(line).next().unwrap_or_default();
+    let mut lines: Vec<Bytes> = items
+        .into_iter()
+        .map(|item| match item {
+            WatchItem::Line(line) => line,
+            WatchItem::Error(e) => {
+                encode_line("ERROR", ApiError::from(e).status().to_string().as_bytes())
+            }
+        })
+        .collect();
+    if lines.len() == 1 {
+        return lines.pop().unwrap_or_default();
     }
-    let lines: Vec<Bytes> = items.into_iter().map(line).collect();
-    let mut chunk = bytes::BytesMut::with_capacity(lines.iter().map(Bytes::len).sum());
-    for l in &lines {
-        chunk.extend_from_slice(l);
-    }
-    chunk.freeze()
+    lines.concat().into()
 }

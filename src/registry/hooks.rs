@@ -132,11 +132,9 @@ pub fn prepare_update(
     check_namespace(desc, &mut new, url_namespace)?;
     check_preconditions(desc, &new, old, old_revision)?;
     if status_only {
-        let status = new.get("status").cloned();
+        let status = new.get_mut("status").map(Value::take);
         // The status write's manager is recorded in managedFields, kept from `new`.
-        let managed = object::meta(&new)
-            .and_then(|m| m.get("managedFields"))
-            .cloned();
+        let managed = object::meta_mut(&mut new).remove("managedFields");
         new = old.clone();
         set_status(&mut new, status);
         match managed {

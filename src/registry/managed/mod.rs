@@ -190,9 +190,12 @@ pub fn apply(
         contested = contested.union(&lost);
         entry.fields = entry.fields.difference(&lost).difference(&removed);
     }
-    let upgrading = w.manager == "kubectl"
+    // Only a conflict needs the last-applied check (it parses the annotation).
+    let conflicting = !force && !conflicts.is_empty();
+    let upgrading = conflicting
+        && w.manager == "kubectl"
         && live.is_some_and(|live| allowed_by_last_applied(live, &contested, w));
-    if !force && !upgrading && !conflicts.is_empty() {
+    if conflicting && !upgrading {
         conflicts.sort();
         return Err(Conflicts(conflicts));
     }
