@@ -125,6 +125,7 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
         history_limit,
     )?
     .into_parts();
+    drop(history);
     let (sink, applied_changes) = applied::channel();
     actix::spawn(router.run(applied_changes));
 

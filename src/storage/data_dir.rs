@@ -45,7 +45,7 @@ impl DataDir {
         check_format_header(path)?;
         let db = sled::Config::new()
             .path(path.join("db"))
-            .cache_capacity(64 * 1024 * 1024)
+            .cache_capacity(16 * 1024 * 1024)
             .flush_every_ms(None)
             .open()?;
         // sled keeps its pages in `db/db`; the flusher syncs it after sled's own flush.

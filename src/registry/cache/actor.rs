@@ -55,7 +55,7 @@ pub struct Reload {
 
 /// Applies one change to `view`, returning the event it makes (none for a delete of an
 /// unknown key or a value that does not decode, which is logged).
-pub fn apply_change(
+fn apply_change(
     desc: &ResourceDescriptor,
     view: &mut KindView,
     change: &Change,
@@ -99,7 +99,8 @@ pub fn apply_change(
     Some(event)
 }
 
-/// While replaying history at start the view lacks earlier states; the change carries it.
+/// The state before `change` when the view lacks it (it did not decode); the change
+/// carries it.
 fn prev_from_history(desc: &ResourceDescriptor, change: &Change) -> Option<Arc<CachedObject>> {
     let prev = change.prev.as_ref()?;
     CachedObject::build(desc, &change.key, 0, prev)

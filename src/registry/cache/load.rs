@@ -1,16 +1,21 @@
 //! Building a kind's first view from storage at start (or after a snapshot install).
+//!
+//! Start-up time and the memory left behind both grow with the object count, so each
+//! stored object is decoded once, straight into its cached form, and only the retained
+//! tail of this kind's history is rebuilt as events (sharing the objects they end at).
 
 use std::sync::Arc;
 
-use super::actor::apply_change;
+use super::event::{EventType, WatchEvent};
 use super::object::CachedObject;
 use super::view::KindView;
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::object::list_prefix;
 use crate::storage::{Change, StateTree, StorageError};
 
-/// Loads `desc`'s objects at `revision` and replays `history` (changes of all kinds with
-/// revision ≤ `revision`, in order, starting right after `history_start`).
+/// Loads `desc`'s objects at `revision` and rebuilds the events of `history` (changes of
+/// all kinds with revision ≤ `revision`, in order, starting right after `history_start`)
+/// that this kind keeps: its last `history_limit`.
 pub fn load_view(
     desc: &'static ResourceDescriptor,
     state: &StateTree,
@@ -26,23 +31,9 @@ pub fn load_view(
         history_limit,
         ..KindView::default()
     };
-    // The history replays forward from `history_start`, so start from the objects as they
-    // were then: take today's objects and undo the retained changes, newest first.
-    let mut objects = std::collections::BTreeMap::new();
     for item in state.objects(&prefix) {
         let (key, stored) = item?;
-        objects.insert(key, (stored.revision, Some(stored.value)));
-    }
-    let mine: Vec<&Change> = history
-        .iter()
-        .filter(|c| c.key.starts_with(&prefix))
-        .collect();
-    for change in mine.iter().rev() {
-        objects.insert(change.key.clone(), (0, change.prev.clone()));
-    }
-    for (key, (stored_revision, value)) in objects {
-        let Some(value) = value else { continue };
-        match CachedObject::build(desc, &key, stored_revision, &value) {
+        match CachedObject::build(desc, &key, stored.revision, &stored.value) {
             Ok(object) => {
                 view.objects.insert(key, Arc::new(object));
             }
@@ -51,9 +42,58 @@ pub fn load_view(
             }
         }
     }
-    for change in mine {
-        apply_change(desc, &mut view, change);
+    let mine: Vec<&Change> = history
+        .iter()
+        .filter(|c| c.key.starts_with(&prefix))
+        .collect();
+    let first_kept = mine.len().saturating_sub(history_limit.max(1));
+    if let Some(last_dropped) = first_kept.checked_sub(1).and_then(|i| mine.get(i)) {
+        view.history_start = last_dropped.revision;
     }
-    view.revision = revision;
+    for change in &mine[first_kept..] {
+        if let Some(event) = replayed_event(desc, &view, change) {
+            view.history.push_back(event);
+        }
+    }
     Ok(view)
+}
+
+/// The event `change` made, its object shared with the view when it is still current.
+fn replayed_event(
+    desc: &ResourceDescriptor,
+    view: &KindView,
+    change: &Change,
+) -> Option<Arc<WatchEvent>> {
+    let build = |revision: u64, bytes: &[u8]| match CachedObject::build(
+        desc,
+        &change.key,
+        revision,
+        bytes,
+    ) {
+        Ok(object) => Some(Arc::new(object)),
+        Err(e) => {
+            tracing::error!(key = %change.key, revision, error = %e, "stored history value does not decode; skipped");
+            None
+        }
+    };
+    let current = view
+        .objects
+        .get(&change.key)
+        .filter(|o| change.value.is_some() && o.revision == change.revision)
+        .cloned();
+    // A delete's object is the last state, stamped with the delete's revision.
+    let object = match current {
+        Some(object) => object,
+        None => build(
+            change.revision,
+            change.value.as_deref().or(change.prev.as_deref())?,
+        )?,
+    };
+    let prev = change.prev.as_deref().and_then(|prev| build(0, prev));
+    let event_type = match (&change.value, &prev) {
+        (None, _) => EventType::Deleted,
+        (Some(_), Some(_)) => EventType::Modified,
+        (Some(_), None) => EventType::Added,
+    };
+    Some(Arc::new(WatchEvent::new(event_type, object, prev)))
 }

@@ -28,7 +28,9 @@ impl CachedObject {
     ) -> Result<Self, serde_json::Error> {
         let mut value: Value = serde_json::from_slice(stored)?;
         object::set_resource_version(&mut value, revision);
-        Self::from_value(desc, key, revision, &value)
+        // The stored bytes plus the resourceVersion field: room enough, without the
+        // doubling growth that would leave up to half of every buffer unused.
+        Self::with_json_capacity(desc, key, revision, &value, stored.len() + 48)
     }
 
     pub fn from_value(
@@ -37,12 +39,26 @@ impl CachedObject {
         revision: u64,
         value: &Value,
     ) -> Result<Self, serde_json::Error> {
+        Self::with_json_capacity(desc, key, revision, value, 1024)
+    }
+
+    fn with_json_capacity(
+        desc: &ResourceDescriptor,
+        key: &str,
+        revision: u64,
+        value: &Value,
+        capacity: usize,
+    ) -> Result<Self, serde_json::Error> {
+        let mut json = Vec::with_capacity(capacity);
+        serde_json::to_writer(&mut json, value)?;
+        // Cached objects live as long as the object: keep exactly their bytes.
+        json.shrink_to_fit();
         Ok(Self {
             key: key.to_string(),
             namespace: object::namespace(value).to_string(),
             name: object::name(value).to_string(),
             revision,
-            json: Bytes::from(serde_json::to_vec(value)?),
+            json: Bytes::from(json),
             labels: object::string_map(value, "labels"),
             fields: desc.strategy.selectable_fields(value),
         })
