@@ -11,6 +11,7 @@ pub mod discovery;
 mod dry_run;
 pub mod health;
 mod kubelet;
+mod list_body;
 pub mod negotiate;
 mod patch;
 mod protobuf;
@@ -65,6 +66,10 @@ pub async fn serve(
             .default_service(web::to(dispatch))
     })
     .on_connect(crate::pki::record_client_subject)
+    // A response written in several pieces (a streamed LIST, a watch) must not wait
+    // for the client's delayed ACK before its last piece: without this, Nagle held
+    // one page in four of a paginated LIST back by 40 ms.
+    .tcp_nodelay(true)
     .shutdown_timeout(2)
     .bind_rustls_0_23(listen, tls)?
     .run()

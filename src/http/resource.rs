@@ -6,11 +6,13 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use actix_web::HttpResponse;
+use actix_web::body::SizedStream;
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
+use super::list_body::ListBody;
 use super::negotiate::{decode_body, render, Format};
 use super::patch::{unreasoned_status, Patch, PatchError, PatchType};
 use super::query::Query;
@@ -19,7 +21,7 @@ use super::status::{success, ApiError};
 use super::table::{partial_object_metadata, partial_object_metadata_list, table, IncludeObject};
 use crate::registry::cache::{encode_line, CachedObject};
 use crate::registry::engine::{DeleteOptions, Deleted};
-use crate::registry::list::{Page, ReadAt};
+use crate::registry::list::ReadAt;
 use crate::registry::propagation::Propagation;
 use crate::registry::watch::{Encoder, WatchItem};
 use crate::registry::{Engine, RegistryError};
@@ -67,6 +69,11 @@ impl ResourceRequest<'_> {
         let (body, content_type) = render(self.format, json);
         let status =
             actix_web::http::StatusCode::from_u16(code).unwrap_or(actix_web::http::StatusCode::OK);
+        self.response(status).content_type(content_type).body(body)
+    }
+
+    /// A response builder with this request's warnings.
+    fn response(&self, status: actix_web::http::StatusCode) -> HttpResponseBuilder {
         let mut response = HttpResponse::build(status);
         for warning in self.warnings.borrow().iter() {
             response.append_header((
@@ -74,7 +81,7 @@ impl ResourceRequest<'_> {
                 format!("299 - {}", serde_json::Value::from(warning.as_str())),
             ));
         }
-        response.content_type(content_type).body(body)
+        response
     }
 
     fn field_validation(&self) -> Result<FieldValidation, ApiError> {
@@ -248,7 +255,15 @@ impl ResourceRequest<'_> {
             );
             return Ok(self.respond(200, body.to_string().into_bytes()));
         }
-        Ok(self.respond(200, list_json(self.engine, &page)))
+        let body = ListBody::new(self.engine.desc, page);
+        if self.format != Format::Json {
+            return Ok(self.respond(200, body.into_vec()));
+        }
+        let len = body.len();
+        Ok(self
+            .response(actix_web::http::StatusCode::OK)
+            .content_type("application/json")
+            .body(SizedStream::new(len, body.into_stream())))
     }
 
     pub async fn watch(&self) -> Result<HttpResponse, ApiError> {
@@ -445,33 +460,6 @@ impl ResourceRequest<'_> {
         let list = json!({"kind": desc.list_kind(), "apiVersion": desc.api_version(), "metadata": {}, "items": deleted});
         Ok(self.respond(200, list.to_string().into_bytes()))
     }
-}
-
-/// A list response, written around the cached objects' bytes.
-fn list_json(engine: &Engine, page: &Page) -> Vec<u8> {
-    let desc = engine.desc;
-    let mut metadata = json!({"resourceVersion": page.revision.to_string()});
-    if let Some(token) = &page.continue_token {
-        metadata["continue"] = json!(token);
-    }
-    if let Some(remaining) = page.remaining {
-        metadata["remainingItemCount"] = json!(remaining);
-    }
-    let head =
-        json!({"kind": desc.list_kind(), "apiVersion": desc.api_version(), "metadata": metadata})
-            .to_string();
-    let size: usize = page.items.iter().map(|o| o.json.len() + 1).sum();
-    let mut out = Vec::with_capacity(head.len() + size + 16);
-    out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
-    out.extend_from_slice(b",\"items\":[");
-    for (i, item) in page.items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(&item.json);
-    }
-    out.extend_from_slice(b"]}");
-    out
 }
 
 /// The most events one watch chunk carries.

@@ -133,10 +133,11 @@ async fn paged(api: &Api, path: &str, limit: usize) -> Result<usize, String> {
 }
 
 /// Items in a list of the benchmark's ConfigMaps (all named `cm-<n>`), counted by
-/// their names without decoding the body.
+/// their names without decoding the body. A SIMD substring search: the count is a
+/// check, and a slower one (str::matches took about a fifth of a 10,000-item LIST's
+/// time) would be charged to keelson.
 fn count_items(body: &[u8]) -> usize {
-    let text = std::str::from_utf8(body).unwrap_or("");
-    text.matches("\"name\":\"cm-").count()
+    memchr::memmem::find_iter(body, b"\"name\":\"cm-").count()
 }
 
 fn percent_encode(s: &str) -> String {

@@ -39,6 +39,9 @@ pub fn serve(
             .default_service(web::to(dispatch))
     })
     .on_connect(record_client_subject)
+    // Replication answers are small and latency is the point (the client side sets
+    // it too).
+    .tcp_nodelay(true)
     .workers(2)
     .shutdown_timeout(1)
     .bind_rustls_0_23(listen, tls)?
