@@ -258,7 +258,12 @@ async fn writer(
             let failure = match answer {
                 Ok(resp) => {
                     let (status, body) = support::read_json(resp).await;
+                    let rv_read = body["metadata"]["resourceVersion"].is_string();
                     match status {
+                        // The status line arrived but the body was cut (the replica was
+                        // killed mid-answer): the client never heard the outcome, so the
+                        // attempt is retried like any other failure.
+                        StatusCode::CREATED if !rv_read => "201 with a cut body".to_string(),
                         StatusCode::CREATED => {
                             acks.lock().unwrap().push(Ack {
                                 name,
