@@ -93,6 +93,10 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     crate::registry::allocator::configure(opts.service_ranges.clone());
     let data = DataDir::open(&opts.data_dir)?;
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "opened the data dir (sled recovers its own log here)"
+    );
     let advertise = opts.advertise_address.clone().unwrap_or_else(|| {
         opts.listen
             .rsplit_once(':')
@@ -113,6 +117,11 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     let revision = stored_revision(&state)
         .map_err(|e| anyhow::anyhow!("reading the applied revision: {e}"))?;
     let (history_start, history) = load_history(&state, revision, opts.watch_history)?;
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        changes = history.len(),
+        "read the retained change history"
+    );
     let history_limit = usize::try_from(opts.watch_history)
         .unwrap_or(usize::MAX)
         .min(crate::registry::cache::HISTORY_PER_KIND);
@@ -126,6 +135,10 @@ pub async fn run(opts: NodeOptions) -> anyhow::Result<()> {
     )?
     .into_parts();
     drop(history);
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "built the kinds' caches"
+    );
     let (sink, applied_changes) = applied::channel();
     actix::spawn(router.run(applied_changes));
 

@@ -11,7 +11,7 @@ use super::object::CachedObject;
 use super::view::KindView;
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::object::list_prefix;
-use crate::storage::{Change, StateTree, StorageError};
+use crate::storage::{Change, StateTree, StorageError, StoredValue};
 
 /// Loads `desc`'s objects at `revision` and rebuilds the events of `history` (changes of
 /// all kinds with revision ≤ `revision`, in order, starting right after `history_start`)
@@ -31,14 +31,24 @@ pub fn load_view(
         history_limit,
         ..KindView::default()
     };
-    for item in state.objects(&prefix) {
-        let (key, stored) = item?;
-        match CachedObject::build(desc, &key, stored.revision, &stored.value) {
-            Ok(object) => {
-                view.objects.insert(key, Arc::new(object));
-            }
-            Err(e) => {
-                tracing::error!(%key, error = %e, "stored value does not decode; left out of the cache")
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let mut stored = state.objects(&prefix);
+    loop {
+        let chunk = stored
+            .by_ref()
+            .take(LOAD_CHUNK)
+            .collect::<Result<Vec<_>, _>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (key, built) in build_chunk(desc, chunk, workers) {
+            match built {
+                Ok(object) => {
+                    view.objects.insert(key, Arc::new(object));
+                }
+                Err(e) => {
+                    tracing::error!(%key, error = %e, "stored value does not decode; left out of the cache")
+                }
             }
         }
     }
@@ -56,6 +66,48 @@ pub fn load_view(
         }
     }
     Ok(view)
+}
+
+/// Stored objects read and decoded per round: few enough that the raw values of a round
+/// cost little memory, many enough that starting the decoding threads is noise.
+const LOAD_CHUNK: usize = 4096;
+
+/// Decodes `chunk` into cached objects on `workers` threads: this decode is most of a
+/// start with many objects, and nothing else runs while it does.
+fn build_chunk(
+    desc: &'static ResourceDescriptor,
+    chunk: Vec<(String, StoredValue)>,
+    workers: usize,
+) -> Vec<(String, Result<CachedObject, String>)> {
+    let build = |part: &[(String, StoredValue)]| -> Vec<(String, Result<CachedObject, String>)> {
+        part.iter()
+            .map(|(key, stored)| {
+                let built = CachedObject::build(desc, key, stored.revision, &stored.value)
+                    .map_err(|e| e.to_string());
+                (key.clone(), built)
+            })
+            .collect()
+    };
+    if workers < 2 || chunk.len() < 2 * workers {
+        return build(&chunk);
+    }
+    let per_worker = chunk.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunk
+            .chunks(per_worker)
+            .map(|part| (part, scope.spawn(move || build(part))))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(part, handle)| {
+                handle.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|(key, _)| (key.clone(), Err("decoding thread panicked".into())))
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 /// The event `change` made, its object shared with the view when it is still current.
