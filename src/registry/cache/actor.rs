@@ -79,11 +79,7 @@ fn apply_change(
         }
     };
     let prev = prev.or_else(|| prev_from_history(desc, change));
-    let event_type = match (&change.value, &prev) {
-        (Some(_), Some(_)) => EventType::Modified,
-        (Some(_), None) => EventType::Added,
-        (None, _) => EventType::Deleted,
-    };
+    let event_type = EventType::of_write(change.value.is_none(), prev.is_some());
     match event_type {
         EventType::Deleted => view.objects.remove(&change.key),
         _ => view.objects.insert(change.key.clone(), object.clone()),

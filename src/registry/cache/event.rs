@@ -14,6 +14,16 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// The event a write makes: DELETED when it removed the key, ADDED when nothing was
+    /// there before, MODIFIED otherwise.
+    pub fn of_write(removed: bool, had_prev: bool) -> Self {
+        match (removed, had_prev) {
+            (true, _) => EventType::Deleted,
+            (false, true) => EventType::Modified,
+            (false, false) => EventType::Added,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::Added => "ADDED",

@@ -142,10 +142,6 @@ fn replayed_event(
         )?,
     };
     let prev = change.prev.as_deref().and_then(|prev| build(0, prev));
-    let event_type = match (&change.value, &prev) {
-        (None, _) => EventType::Deleted,
-        (Some(_), Some(_)) => EventType::Modified,
-        (Some(_), None) => EventType::Added,
-    };
+    let event_type = EventType::of_write(change.value.is_none(), prev.is_some());
     Some(Arc::new(WatchEvent::new(event_type, object, prev)))
 }
