@@ -8,8 +8,7 @@ use clap::{Args, Parser, Subcommand};
 // jemalloc keeps each size class on its own pages and hands freed pages back to the
 // system: with glibc's heap, the object cache's long-lived buffers pinned pages full of
 // freed start-up temporaries (at 100,000 objects, 480 MiB resident for 320 MiB live;
-// docs/benchmarks.md). It costs watch fan-out to 1,000 watchers about 3 × against glibc
-// (docs/benchmarks.md, "The allocator and watch fan-out"), not yet explained.
+// docs/benchmarks.md). Watch fan-out measures the same under both (docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -231,39 +231,82 @@ async fn futures_all<T: Send + 'static>(
 }
 
 /// Reads one keelson watch: newline-delimited JSON events, each found by the
-/// `"name":"fan-` of its object.
+/// `"name":"fan-` of its object. Lines are found with SIMD searches and read in place in
+/// the received chunk; only a line split across chunks is copied. On 2 cores this client
+/// shares the CPU with the server it measures, so its own cost per event must stay small
+/// (a byte-by-byte scan was a quarter of its time at 1,000 watchers).
 async fn keelson_watch(mut resp: reqwest::Response, tracker: Arc<Tracker>) {
-    const MARKER: &str = "\"name\":\"fan-";
-    let mut buf: Vec<u8> = Vec::new();
+    let mut events = EventLines::new();
     loop {
-        let chunk = match resp.chunk().await {
-            Ok(Some(c)) => c,
+        match resp.chunk().await {
+            Ok(Some(chunk)) => events.chunk(&chunk, &tracker),
             Ok(None) => return tracker.error("a keelson watch ended".into()),
             Err(e) => return tracker.error(format!("a keelson watch failed: {e}")),
-        };
-        buf.extend_from_slice(&chunk);
-        let mut start = 0;
-        while let Some(len) = buf[start..].iter().position(|&b| b == b'\n') {
-            let line = std::str::from_utf8(&buf[start..start + len]).unwrap_or("");
-            match line.find(MARKER) {
-                Some(at) => {
-                    let digits = &line[at + MARKER.len()..];
-                    let end = digits.find('"').unwrap_or(0);
-                    match digits[..end].parse::<usize>() {
-                        Ok(seq) => tracker.received(seq),
-                        Err(_) => tracker.error("an event with a strange name".into()),
-                    }
-                }
-                None if line.contains("\"ERROR\"") => tracker.error(format!(
-                    "a keelson watch sent {}",
-                    &line[..line.len().min(200)]
-                )),
-                None => {}
-            }
-            start += len + 1;
         }
-        buf.drain(..start);
     }
+}
+
+/// Splits a keelson watch stream into event lines and tells the tracker which write each
+/// is about.
+struct EventLines {
+    marker: memchr::memmem::Finder<'static>,
+    error: memchr::memmem::Finder<'static>,
+    /// The start of a line whose end is in a later chunk.
+    split_line: Vec<u8>,
+}
+
+impl EventLines {
+    const MARKER: &'static [u8] = b"\"name\":\"fan-";
+
+    fn new() -> Self {
+        Self {
+            marker: memchr::memmem::Finder::new(Self::MARKER),
+            error: memchr::memmem::Finder::new(b"\"ERROR\""),
+            split_line: Vec::new(),
+        }
+    }
+
+    fn chunk(&mut self, chunk: &[u8], tracker: &Tracker) {
+        let mut rest = chunk;
+        if !self.split_line.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                self.split_line.extend_from_slice(rest);
+                return;
+            };
+            let mut line = std::mem::take(&mut self.split_line);
+            line.extend_from_slice(&rest[..end]);
+            self.line(&line, tracker);
+            line.clear();
+            self.split_line = line;
+            rest = &rest[end + 1..];
+        }
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', rest) {
+            self.line(&rest[start..end], tracker);
+            start = end + 1;
+        }
+        self.split_line.extend_from_slice(&rest[start..]);
+    }
+
+    fn line(&self, line: &[u8], tracker: &Tracker) {
+        match self.marker.find(line) {
+            Some(at) => match sequence(&line[at + Self::MARKER.len()..]) {
+                Some(seq) => tracker.received(seq),
+                None => tracker.error("an event with a strange name".into()),
+            },
+            None if self.error.find(line).is_some() => tracker.error(format!(
+                "a keelson watch sent {}",
+                String::from_utf8_lossy(&line[..line.len().min(200)])
+            )),
+            None => {}
+        }
+    }
+}
+
+/// The decimal number that `digits` starts with, up to its closing quote.
+fn sequence(digits: &[u8]) -> Option<usize> {
+    let end = memchr::memchr(b'"', digits)?;
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
 /// Opens `n` etcd watches of `prefix` spread over `channels` gRPC channels to `url`
@@ -336,5 +379,42 @@ mod tests {
         assert!(!t.complete());
         t.received(1);
         assert!(t.complete());
+    }
+
+    #[test]
+    fn event_lines_split_anywhere_are_counted_once() {
+        let stream = concat!(
+            r#"{"type":"ADDED","object":{"metadata":{"name":"fan-00000000"}}}"#,
+            "\n",
+            r#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}"#,
+            "\n",
+            r#"{"type":"ADDED","object":{"metadata":{"name":"fan-00000001"}}}"#,
+            "\n",
+        )
+        .as_bytes();
+        for cut in 0..stream.len() {
+            for second_cut in cut..stream.len() {
+                let t = Tracker::new(2, 1);
+                t.acked(0);
+                t.acked(1);
+                let mut lines = EventLines::new();
+                lines.chunk(&stream[..cut], &t);
+                lines.chunk(&stream[cut..second_cut], &t);
+                lines.chunk(&stream[second_cut..], &t);
+                let s = t.stats();
+                assert_eq!((s.acked, s.lost), (2, 0), "cuts at {cut} and {second_cut}");
+                let seen: Vec<u32> = t.seen.iter().map(|n| n.load(Ordering::Relaxed)).collect();
+                assert_eq!(seen, [1, 1], "cuts at {cut} and {second_cut}");
+                assert_eq!(t.error_count.load(Ordering::Relaxed), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_event_is_an_error() {
+        let t = Tracker::new(1, 1);
+        let mut lines = EventLines::new();
+        lines.chunk(b"{\"type\":\"ERROR\",\"object\":{\"code\":410}}\n", &t);
+        assert_eq!(t.error_count.load(Ordering::Relaxed), 1);
     }
 }

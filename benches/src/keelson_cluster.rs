@@ -126,6 +126,15 @@ impl KeelsonCluster {
         Api::new(&self.identity, &format!("https://127.0.0.1:{}", self.base))
     }
 
+    /// A new client speaking `protocol` through the load balancer.
+    pub fn client_with(&self, protocol: Protocol) -> Result<Api> {
+        Api::with_protocol(
+            &self.identity,
+            &format!("https://127.0.0.1:{}", self.base),
+            protocol,
+        )
+    }
+
     /// A new client (its own connection) straight to replica `i`.
     pub fn replica_client(&self, i: usize) -> Result<Api> {
         Api::new(&self.identity, &replica_url(self.base, i))

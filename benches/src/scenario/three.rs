@@ -27,7 +27,7 @@ use super::{Binaries, Settings};
 use crate::driver;
 use crate::etcd_cluster::{EtcdCluster, MEMBERS};
 use crate::etcd_node;
-use crate::keelson_api::{CreateConfigMap, GetConfigMap};
+use crate::keelson_api::{CreateConfigMap, GetConfigMap, Protocol};
 use crate::keelson_cluster::{KeelsonCluster, REPLICAS};
 use crate::report::{Report, Unit};
 
@@ -219,7 +219,9 @@ async fn three_watch(
     let k_follower = (keelson.leader(LEADER_LIMIT).await? + 1) % REPLICAS;
     let watch_api = || keelson.replica_client_with(k_follower, s.watch_protocol());
     let k_cpu = || keelson.cpu_time();
-    let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
+    let writers = (0..watch::WRITE_CONNECTIONS)
+        .map(|_| keelson.client_with(Protocol::Http2))
+        .collect::<Result<_>>()?;
     let side = watch::KeelsonSide {
         watch: &watch_api,
         writers,
@@ -229,7 +231,7 @@ async fn three_watch(
     let e_leader = etcd.leader(LEADER_LIMIT).await?;
     let e_follower = (e_leader + 1) % MEMBERS;
     let mut writers = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..watch::WRITE_CONNECTIONS {
         writers.push(etcd.client_to(e_leader).await?);
     }
     let e_cpu = || etcd.cpu_time();

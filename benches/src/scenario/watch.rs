@@ -20,6 +20,10 @@ use crate::report::{thousands, Report, Unit};
 
 /// Watchers per HTTP/2 connection (keelson) or per gRPC channel (etcd).
 const PER_CONNECTION: usize = 100;
+/// Write connections on each side. keelson's are HTTP/2, as etcd's gRPC channels and
+/// client-go's connections are: paced writes overlap, and over HTTP/1.1 each overlap
+/// opened another connection, whose TLS handshake landed in the middle of the figure.
+pub(super) const WRITE_CONNECTIONS: usize = 4;
 /// Bytes of each written value: the figure is about fan-out, not bandwidth.
 const VALUE_BYTES: usize = 128;
 
@@ -57,7 +61,9 @@ pub(super) async fn single(
     let watch_api = || keelson.client_with(s.watch_protocol());
     for &w in &s.watchers {
         let tag = format!("w{w}");
-        let writers = (0..8).map(|_| keelson.client()).collect::<Result<_>>()?;
+        let writers = (0..WRITE_CONNECTIONS)
+            .map(|_| keelson.client_with(Protocol::Http2))
+            .collect::<Result<_>>()?;
         let side = KeelsonSide {
             watch: &watch_api,
             writers,
@@ -66,7 +72,7 @@ pub(super) async fn single(
         let k = keelson_point(s, w, &tag, side, report).await?;
         let side = EtcdSide {
             watch_url: etcd.client_url(),
-            writers: etcd.clients(4).await?,
+            writers: etcd.clients(WRITE_CONNECTIONS).await?,
             cpu: &e_cpu,
         };
         let e = etcd_point(s, w, &tag, side, report).await?;
