@@ -54,6 +54,18 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     Ok(value)
 }
 
+/// Decodes the leading part of a message written by [`encode`], ignoring what follows:
+/// a struct made of a message's first fields, in order, reads just those. Lets a reader
+/// that needs a record's key skip decoding (and copying) its large values.
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { found: version });
+    }
+    let (value, _) = bincode::serde::decode_from_slice(body, config())?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +84,44 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn a_prefix_reads_the_first_fields_only() {
+        #[derive(serde::Serialize)]
+        struct Whole {
+            revision: u64,
+            key: String,
+            value: Vec<u8>,
+        }
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Head {
+            revision: u64,
+            key: String,
+        }
+        let whole = Whole {
+            revision: 300,
+            key: "/registry/a".into(),
+            value: vec![7; 1000],
+        };
+        let bytes = encode(&whole).unwrap();
+        let head: Head = decode_prefix(&bytes).unwrap();
+        assert_eq!(
+            head,
+            Head {
+                revision: 300,
+                key: "/registry/a".into()
+            }
+        );
+        assert!(
+            decode::<Head>(&bytes).is_err(),
+            "a full decode refuses the rest"
+        );
+        assert!(matches!(
+            decode_prefix::<Head>(&[9, 1]),
+            Err(CodecError::UnknownVersion { found: 9 })
+        ));
+        assert!(decode_prefix::<Head>(&bytes[..3]).is_err());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use actix::Actor;
 use tokio::sync::watch as progress;
 
 use crate::consensus::Consensus;
-use crate::storage::{Change, StateTree, StorageError};
+use crate::storage::{StateTree, StorageError, StoredChange};
 use cache::{load_view, CacheReader, KindCache, Shared};
 use descriptor::ResourceDescriptor;
 pub use engine::Engine;
@@ -57,7 +57,7 @@ impl Registry {
         state: &StateTree,
         revision: u64,
         history_start: u64,
-        history: &[Change],
+        history: &[StoredChange],
         history_limit: usize,
     ) -> Result<LoadedCaches, StorageError> {
         let (progress_tx, progress_rx) = progress::channel(revision);

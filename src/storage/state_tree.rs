@@ -56,6 +56,36 @@ pub struct Change {
     pub prev: Option<Vec<u8>>,
 }
 
+/// A history record as read at start: its revision and key, the values still encoded
+/// until a kind keeps the record (most of a long history is other kinds', or older
+/// than a kind keeps).
+pub struct StoredChange {
+    pub revision: u64,
+    pub key: String,
+    encoded: sled::IVec,
+}
+
+impl StoredChange {
+    pub fn decode(&self) -> Result<Change, StorageError> {
+        keelson_proto::decode(&self.encoded).map_err(|e| self.corrupt(e))
+    }
+
+    fn corrupt(&self, e: keelson_proto::CodecError) -> StorageError {
+        StorageError::Corrupt {
+            key: format!("history record {}", self.revision),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The first fields of [`Change`], in its order: what reading a history record's head
+/// decodes.
+#[derive(Deserialize)]
+struct ChangeHead {
+    revision: u64,
+    key: String,
+}
+
 /// What one apply step writes: object changes, their history records, and metadata.
 #[derive(Default)]
 pub struct StateWrite {
@@ -125,21 +155,35 @@ impl StateTree {
         })
     }
 
-    /// Encoded history records with revision > `after`, in order.
+    /// History records with revision > `after`, in order, with only their heads decoded.
     pub fn history_after(
         &self,
         after: u64,
-    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StorageError>> {
+    ) -> impl Iterator<Item = Result<StoredChange, StorageError>> {
         let start = indexed(HISTORY, after.saturating_add(1));
         self.tree
             .range(start..=indexed(HISTORY, u64::MAX))
             .map(|item| {
-                let (key, bytes) = item?;
-                let revision = index_of(&key).ok_or_else(|| StorageError::Corrupt {
+                let (key, encoded) = item?;
+                let corrupt = |reason: String| StorageError::Corrupt {
                     key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: "history key without a revision".into(),
-                })?;
-                Ok((revision, bytes))
+                    reason,
+                };
+                let revision = index_of(&key)
+                    .ok_or_else(|| corrupt("history key without a revision".into()))?;
+                let head: ChangeHead =
+                    keelson_proto::decode_prefix(&encoded).map_err(|e| corrupt(e.to_string()))?;
+                if head.revision != revision {
+                    return Err(corrupt(format!(
+                        "holds the change of revision {}",
+                        head.revision
+                    )));
+                }
+                Ok(StoredChange {
+                    revision,
+                    key: head.key,
+                    encoded,
+                })
             })
     }
 

@@ -4,14 +4,14 @@
 //! stored object is decoded once, straight into its cached form, and only the retained
 //! tail of this kind's history is rebuilt as events (sharing the objects they end at).
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use super::event::{EventType, WatchEvent};
 use super::object::CachedObject;
 use super::view::KindView;
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::object::list_prefix;
-use crate::storage::{Change, StateTree, StorageError, StoredValue};
+use crate::storage::{Change, StateTree, StorageError, StoredChange, StoredValue};
 
 /// Loads `desc`'s objects at `revision` and rebuilds the events of `history` (changes of
 /// all kinds with revision ≤ `revision`, in order, starting right after `history_start`)
@@ -21,7 +21,7 @@ pub fn load_view(
     state: &StateTree,
     revision: u64,
     history_start: u64,
-    history: &[Change],
+    history: &[StoredChange],
     history_limit: usize,
 ) -> Result<KindView, StorageError> {
     let prefix = list_prefix(desc.storage_prefix, None);
@@ -32,27 +32,17 @@ pub fn load_view(
         ..KindView::default()
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let mut stored = state.objects(&prefix);
-    loop {
-        let chunk = stored
-            .by_ref()
-            .take(LOAD_CHUNK)
-            .collect::<Result<Vec<_>, _>>()?;
-        if chunk.is_empty() {
-            break;
-        }
-        for (key, built) in build_chunk(desc, chunk, workers) {
-            match built {
-                Ok(object) => {
-                    view.objects.insert(key, Arc::new(object));
-                }
-                Err(e) => {
-                    tracing::error!(%key, error = %e, "stored value does not decode; left out of the cache")
-                }
+    for (key, built) in build_all(desc, state.objects(&prefix), workers)? {
+        match built {
+            Ok(object) => {
+                view.objects.insert(key, Arc::new(object));
+            }
+            Err(e) => {
+                tracing::error!(%key, error = %e, "stored value does not decode; left out of the cache")
             }
         }
     }
-    let mine: Vec<&Change> = history
+    let mine: Vec<&StoredChange> = history
         .iter()
         .filter(|c| c.key.starts_with(&prefix))
         .collect();
@@ -60,54 +50,77 @@ pub fn load_view(
     if let Some(last_dropped) = first_kept.checked_sub(1).and_then(|i| mine.get(i)) {
         view.history_start = last_dropped.revision;
     }
-    for change in &mine[first_kept..] {
-        if let Some(event) = replayed_event(desc, &view, change) {
+    for stored in &mine[first_kept..] {
+        let change = stored.decode()?;
+        if let Some(event) = replayed_event(desc, &view, &change) {
             view.history.push_back(event);
         }
     }
     Ok(view)
 }
 
-/// Stored objects read and decoded per round: few enough that the raw values of a round
-/// cost little memory, many enough that starting the decoding threads is noise.
+/// Stored objects handed to a decoding thread at a time: few enough that the raw values
+/// in flight cost little memory, many enough that the hand-over is noise.
 const LOAD_CHUNK: usize = 4096;
 
-/// Decodes `chunk` into cached objects on `workers` threads: this decode is most of a
-/// start with many objects, and nothing else runs while it does.
-fn build_chunk(
+/// A chunk's keys with their cached objects, or why one did not decode.
+type Built = Vec<(String, Result<CachedObject, String>)>;
+
+/// Decodes every stored object of `stored` into its cached form. Reading sled is one
+/// thread's work and decoding is most of a start with many objects, so this thread reads
+/// while `workers` threads decode the chunks it has read (at most two chunks wait).
+fn build_all(
     desc: &'static ResourceDescriptor,
-    chunk: Vec<(String, StoredValue)>,
+    stored: impl Iterator<Item = Result<(String, StoredValue), StorageError>>,
     workers: usize,
-) -> Vec<(String, Result<CachedObject, String>)> {
-    let build = |part: &[(String, StoredValue)]| -> Vec<(String, Result<CachedObject, String>)> {
-        part.iter()
+) -> Result<Built, StorageError> {
+    let build = |chunk: Vec<(String, StoredValue)>| -> Built {
+        chunk
+            .into_iter()
             .map(|(key, stored)| {
-                let built = CachedObject::build(desc, key, stored.revision, &stored.value)
+                let built = CachedObject::build(desc, &key, stored.revision, &stored.value)
                     .map_err(|e| e.to_string());
-                (key.clone(), built)
+                (key, built)
             })
             .collect()
     };
-    if workers < 2 || chunk.len() < 2 * workers {
-        return build(&chunk);
-    }
-    let per_worker = chunk.len().div_ceil(workers);
+    let mut stored = stored.peekable();
+    let mut out = Vec::new();
+    let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Vec<(String, StoredValue)>>(2);
+    let chunks_rx = Mutex::new(chunks_rx);
+    let (built_tx, built_rx) = mpsc::channel::<Built>();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = chunk
-            .chunks(per_worker)
-            .map(|part| (part, scope.spawn(move || build(part))))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(part, handle)| {
-                handle.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|(key, _)| (key.clone(), Err("decoding thread panicked".into())))
-                        .collect()
-                })
-            })
-            .collect()
-    })
+        for _ in 0..workers.max(1) {
+            let (chunks_rx, built_tx) = (&chunks_rx, built_tx.clone());
+            scope.spawn(move || loop {
+                let next = chunks_rx.lock().map(|rx| rx.recv());
+                let Ok(Ok(chunk)) = next else { break };
+                if built_tx.send(build(chunk)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(built_tx);
+        let read = (|| -> Result<(), StorageError> {
+            while stored.peek().is_some() {
+                let chunk = stored
+                    .by_ref()
+                    .take(LOAD_CHUNK)
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.extend(built_rx.try_iter().flatten());
+                if chunks_tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        // Closing the chunk channel lets the threads finish; their results end when the
+        // last one has.
+        drop(chunks_tx);
+        out.extend(built_rx.iter().flatten());
+        read
+    })?;
+    Ok(out)
 }
 
 /// The event `change` made, its object shared with the view when it is still current.
