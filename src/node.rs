@@ -17,7 +17,7 @@ use crate::consensus::{applied, peer, Consensus, ConsensusOptions, InitialCluste
 use crate::controllers::{self, manager::ControllerManager};
 use crate::http::{self, AppState};
 use crate::pki::{Pki, PkiOptions};
-use crate::registry::object::storage_key;
+use crate::registry::list::ReadAt;
 use crate::registry::{Registry, RegistryError};
 use crate::storage::{DataDir, StateTree, StoredChange};
 
@@ -232,13 +232,11 @@ async fn bootstrap_namespaces(registry: Arc<Registry>, done: Arc<AtomicBool>) {
     };
     let mut remaining: Vec<&str> = SYSTEM_NAMESPACES.to_vec();
     let mut last_report = Instant::now();
-    remaining.retain(|name| {
-        let cached = engine.reader().current().0;
-        !cached
-            .objects
-            .contains_key(&storage_key(engine.desc.storage_prefix, "", name))
-    });
     while let Some(name) = remaining.first().copied() {
+        if engine.get("", name, ReadAt::Any).await.is_ok() {
+            remaining.remove(0);
+            continue;
+        }
         let namespace =
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
         match engine.create("", namespace).await {

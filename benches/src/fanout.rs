@@ -273,11 +273,9 @@ impl EventLines {
                 self.split_line.extend_from_slice(rest);
                 return;
             };
-            let mut line = std::mem::take(&mut self.split_line);
-            line.extend_from_slice(&rest[..end]);
-            self.line(&line, tracker);
-            line.clear();
-            self.split_line = line;
+            self.split_line.extend_from_slice(&rest[..end]);
+            self.line(&self.split_line, tracker);
+            self.split_line.clear();
             rest = &rest[end + 1..];
         }
         let mut start = 0;

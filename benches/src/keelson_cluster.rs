@@ -123,7 +123,7 @@ impl KeelsonCluster {
 
     /// A new client (its own connection) through HAProxy.
     pub fn client(&self) -> Result<Api> {
-        Api::new(&self.identity, &format!("https://127.0.0.1:{}", self.base))
+        self.client_with(Protocol::Http1)
     }
 
     /// A new client speaking `protocol` through the load balancer.

@@ -67,14 +67,10 @@ pub struct StoredChange {
 
 impl StoredChange {
     pub fn decode(&self) -> Result<Change, StorageError> {
-        keelson_proto::decode(&self.encoded).map_err(|e| self.corrupt(e))
-    }
-
-    fn corrupt(&self, e: keelson_proto::CodecError) -> StorageError {
-        StorageError::Corrupt {
+        keelson_proto::decode(&self.encoded).map_err(|e| StorageError::Corrupt {
             key: format!("history record {}", self.revision),
             reason: e.to_string(),
-        }
+        })
     }
 }
 

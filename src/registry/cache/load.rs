@@ -84,43 +84,43 @@ fn build_all(
             })
             .collect()
     };
-    let mut stored = stored.peekable();
-    let mut out = Vec::new();
     let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Vec<(String, StoredValue)>>(2);
     let chunks_rx = Mutex::new(chunks_rx);
     let (built_tx, built_rx) = mpsc::channel::<Built>();
-    std::thread::scope(|scope| {
+    let read = std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             let (chunks_rx, built_tx) = (&chunks_rx, built_tx.clone());
-            scope.spawn(move || loop {
-                let next = chunks_rx.lock().map(|rx| rx.recv());
-                let Ok(Ok(chunk)) = next else { break };
-                if built_tx.send(build(chunk)).is_err() {
-                    break;
+            scope.spawn(move || {
+                while let Ok(Ok(chunk)) = chunks_rx.lock().map(|rx| rx.recv()) {
+                    if built_tx.send(build(chunk)).is_err() {
+                        break;
+                    }
                 }
             });
         }
-        drop(built_tx);
-        let read = (|| -> Result<(), StorageError> {
-            while stored.peek().is_some() {
-                let chunk = stored
-                    .by_ref()
-                    .take(LOAD_CHUNK)
-                    .collect::<Result<Vec<_>, _>>()?;
-                out.extend(built_rx.try_iter().flatten());
-                if chunks_tx.send(chunk).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        })();
-        // Closing the chunk channel lets the threads finish; their results end when the
-        // last one has.
-        drop(chunks_tx);
-        out.extend(built_rx.iter().flatten());
-        read
-    })?;
-    Ok(out)
+        // Closing the chunk channel, after the last chunk or a read error, lets the
+        // threads finish.
+        send_chunks(stored, chunks_tx)
+    });
+    drop(built_tx);
+    read?;
+    Ok(built_rx.iter().flatten().collect())
+}
+
+/// Reads `stored` in chunks of [`LOAD_CHUNK`] and sends them until the end or an error.
+fn send_chunks(
+    mut stored: impl Iterator<Item = Result<(String, StoredValue), StorageError>>,
+    chunks: mpsc::SyncSender<Vec<(String, StoredValue)>>,
+) -> Result<(), StorageError> {
+    loop {
+        let chunk = stored
+            .by_ref()
+            .take(LOAD_CHUNK)
+            .collect::<Result<Vec<_>, _>>()?;
+        if chunk.is_empty() || chunks.send(chunk).is_err() {
+            return Ok(());
+        }
+    }
 }
 
 /// The event `change` made, its object shared with the view when it is still current.

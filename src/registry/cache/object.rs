@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -97,6 +98,7 @@ impl CachedObject {
         })
     }
 
+    /// The object as a JSON value (for updates and table conversion).
     pub fn decode(&self) -> Value {
         serde_json::from_slice(&self.json).unwrap_or(Value::Null)
     }
@@ -105,42 +107,32 @@ impl CachedObject {
 /// Top-level members no selector reads and that hold most of an object's bytes.
 const COPIED_MEMBERS: [&str; 2] = ["data", "binaryData"];
 
+/// A top-level member as it is written: parsed (and perhaps changed) or as stored.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Member<'a> {
+    Parsed(&'a Value),
+    Stored(&'a RawValue),
+}
+
 /// Writes the object whose members are `parsed`'s and `copied`'s, in key order.
 fn write_members(
     out: &mut Vec<u8>,
     parsed: &Value,
     copied: &[(String, &RawValue)],
 ) -> Result<(), serde_json::Error> {
-    let empty = serde_json::Map::new();
-    let mut parsed = parsed.as_object().unwrap_or(&empty).iter().peekable();
-    let mut copied = copied.iter().peekable();
-    out.push(b'{');
-    let mut first = true;
-    loop {
-        let take_parsed = match (parsed.peek(), copied.peek()) {
-            (None, None) => break,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some((p, _)), Some((c, _))) => p.as_str() < c.as_str(),
-        };
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        if take_parsed {
-            if let Some((name, value)) = parsed.next() {
-                serde_json::to_writer(&mut *out, name)?;
-                out.push(b':');
-                serde_json::to_writer(&mut *out, value)?;
-            }
-        } else if let Some((name, raw)) = copied.next() {
-            serde_json::to_writer(&mut *out, name)?;
-            out.push(b':');
-            out.extend_from_slice(raw.get().as_bytes());
-        }
+    let mut members: BTreeMap<&str, Member> = copied
+        .iter()
+        .map(|(name, raw)| (name.as_str(), Member::Stored(raw)))
+        .collect();
+    if let Some(parsed) = parsed.as_object() {
+        members.extend(
+            parsed
+                .iter()
+                .map(|(name, v)| (name.as_str(), Member::Parsed(v))),
+        );
     }
-    out.push(b'}');
-    Ok(())
+    serde_json::to_writer(out, &members)
 }
 
 #[cfg(test)]
