@@ -95,7 +95,6 @@ pub async fn restore(
     };
     SnapshotFiles::new(data.path())
         .write(&restored_meta, &payload)
-        .await
         .map_err(|e| storage(&e))?;
     // Raft compares log positions by (term, leader) before index: the restored cluster's
     // first election must be in a later term than the snapshot's last entry, or its new

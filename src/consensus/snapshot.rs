@@ -9,9 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::types::SnapshotMeta;
+use crate::storage::{StorageError, StoredRecords};
 
 /// The state of a snapshot: the objects as (key, revision of last write, value), and the
 /// applied-request table as (request id, encoded record) so retried writes stay
@@ -21,6 +22,25 @@ pub struct SnapshotPayload {
     pub revision: u64,
     pub objects: Vec<(String, u64, Vec<u8>)>,
     pub requests: Vec<(u128, Vec<u8>)>,
+}
+
+impl SnapshotPayload {
+    /// The payload of the state at `revision`, whose records are `records`.
+    pub fn from_records(revision: u64, records: &StoredRecords) -> Result<Self, StorageError> {
+        let objects = records
+            .objects()
+            .map(|item| item.map(|(key, stored)| (key, stored.revision, stored.value)))
+            .collect::<Result<_, _>>()?;
+        let requests = records
+            .requests()
+            .map(|item| item.map(|(id, record)| (id, record.to_vec())))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            revision,
+            objects,
+            requests,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,11 +79,15 @@ impl SnapshotFiles {
     }
 
     /// Writes a snapshot atomically (temp file, fsync, rename) as the current one.
-    pub async fn write(
+    /// Synchronous: encoding and syncing tens of megabytes is a blocking thread's work,
+    /// not the async runtime's (see [`super::snapshot_builder`]).
+    pub fn write(
         &self,
         meta: &SnapshotMeta,
         payload: &SnapshotPayload,
     ) -> Result<(), SnapshotError> {
+        use std::io::Write;
+
         let path = self.current();
         let tmp = self.dir.join("building");
         let io = |source| SnapshotError::Io {
@@ -74,17 +98,16 @@ impl SnapshotFiles {
             path: tmp.clone(),
             source,
         };
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
         let meta_bytes = keelson_proto::encode(meta).map_err(codec)?;
         let payload_bytes = keelson_proto::encode(payload).map_err(codec)?;
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
         file.write_all(&(meta_bytes.len() as u64).to_be_bytes())
-            .await
             .map_err(io)?;
-        file.write_all(&meta_bytes).await.map_err(io)?;
-        file.write_all(&payload_bytes).await.map_err(io)?;
-        file.sync_all().await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        file.write_all(&meta_bytes).map_err(io)?;
+        file.write_all(&payload_bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
         Ok(())
     }
 

@@ -21,13 +21,13 @@ use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 use super::applied::{Applied, AppliedSender};
 use super::log_store::io_error;
 use super::requests::RequestTable;
-use super::snapshot::{read_all, SnapshotFiles, SnapshotPayload};
+use super::snapshot::{read_all, SnapshotFiles};
 use super::snapshot_builder::SnapshotBuilder;
 pub use super::state_position::stored_revision;
 use super::state_position::{read_meta, snapshot_state, write_position};
 use super::types::{LogId, RaftStorageError, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::storage::keyspace::{META_APPLIED, META_MEMBERSHIP, META_REVISION};
-use crate::storage::{Change, StateTree, StateWrite, StoredValue};
+use crate::storage::{Change, StateTree, StateWrite, StoredRecords, StoredValue};
 
 /// How many revisions of change history are kept for watches that resume, by default.
 pub const DEFAULT_HISTORY_RETAINED: u64 = 50_000;
@@ -255,25 +255,11 @@ impl StateMachine {
         }
     }
 
-    /// Every stored object, read while no apply runs, so it matches `self.applied`.
-    fn collect_payload(&self) -> Result<SnapshotPayload, RaftStorageError> {
-        let mut objects = Vec::new();
-        for item in self.tree.objects("") {
-            let (key, stored) =
-                item.map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
-            objects.push((key, stored.revision, stored.value));
-        }
-        let mut requests = Vec::new();
-        for item in self.tree.requests() {
-            let (id, record) =
-                item.map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
-            requests.push((id, record.to_vec()));
-        }
-        Ok(SnapshotPayload {
-            revision: self.revision,
-            objects,
-            requests,
-        })
+    /// Every stored record, read while no apply runs, so it matches `self.applied`.
+    fn collect_records(&self) -> Result<StoredRecords, RaftStorageError> {
+        self.tree
+            .records()
+            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
     }
 }
 
@@ -347,7 +333,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder {
             files: self.files.clone(),
             meta,
-            payload: self.collect_payload(),
+            state: Some(
+                self.collect_records()
+                    .map(|records| (self.revision, records)),
+            ),
         }
     }
 
@@ -387,7 +376,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
         self.files
             .write(meta, &payload)
-            .await
             .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
         tracing::info!(snapshot = %meta.snapshot_id, objects = payload.objects.len(), revision = self.revision, "installed a snapshot from the leader");
         self.publish(Applied::Reset {

@@ -15,7 +15,7 @@ mod state_tree;
 pub use data_dir::{DataDir, DATA_FORMAT_VERSION};
 pub use flusher::Flusher;
 pub use log_tree::LogTree;
-pub use state_tree::{Change, StateTree, StateWrite, StoredChange, StoredValue};
+pub use state_tree::{Change, StateTree, StateWrite, StoredChange, StoredRecords, StoredValue};
 
 /// Errors of the storage engine.
 #[derive(Debug, thiserror::Error)]

@@ -119,6 +119,48 @@ impl StateWrite {
     }
 }
 
+/// Object and applied-request records as sled returned them (shared buffers, not copies).
+pub struct StoredRecords {
+    objects: Vec<(sled::IVec, sled::IVec)>,
+    requests: Vec<(sled::IVec, sled::IVec)>,
+}
+
+impl StoredRecords {
+    /// The objects, in key order.
+    pub fn objects(
+        &self,
+    ) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> + '_ {
+        self.objects
+            .iter()
+            .map(|(key, bytes)| decode_object((key.clone(), bytes.clone())))
+    }
+
+    /// The remembered request ids with their encoded records.
+    pub fn requests(&self) -> impl Iterator<Item = Result<(u128, sled::IVec), StorageError>> + '_ {
+        self.requests
+            .iter()
+            .map(|(key, bytes)| decode_request((key.clone(), bytes.clone())))
+    }
+}
+
+fn decode_object(
+    (key, bytes): (sled::IVec, sled::IVec),
+) -> Result<(String, StoredValue), StorageError> {
+    let value = StoredValue::decode(&key, &bytes)?;
+    let name = String::from_utf8_lossy(&key[1..]).into_owned();
+    Ok((name, value))
+}
+
+fn decode_request(
+    (key, bytes): (sled::IVec, sled::IVec),
+) -> Result<(u128, sled::IVec), StorageError> {
+    let id = request_id_of(&key).ok_or_else(|| StorageError::Corrupt {
+        key: String::from_utf8_lossy(&key).into_owned(),
+        reason: "request key without an id".into(),
+    })?;
+    Ok((id, bytes))
+}
+
 #[derive(Clone)]
 pub struct StateTree {
     tree: sled::Tree,
@@ -143,11 +185,18 @@ impl StateTree {
         &self,
         prefix: &str,
     ) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> {
-        self.tree.scan_prefix(named(OBJECT, prefix)).map(|item| {
-            let (key, bytes) = item?;
-            let value = StoredValue::decode(&key, &bytes)?;
-            let name = String::from_utf8_lossy(&key[1..]).into_owned();
-            Ok((name, value))
+        self.tree
+            .scan_prefix(named(OBJECT, prefix))
+            .map(|item| decode_object(item?))
+    }
+
+    /// Every object and applied-request record as stored, not yet decoded: what a
+    /// snapshot holds. Taken while no apply runs, so it must cost no more than the scan;
+    /// decoding and copying the values is left to [`StoredRecords`]' reader.
+    pub fn records(&self) -> Result<StoredRecords, StorageError> {
+        Ok(StoredRecords {
+            objects: self.tree.scan_prefix([OBJECT]).collect::<Result<_, _>>()?,
+            requests: self.tree.scan_prefix([REQUEST]).collect::<Result<_, _>>()?,
         })
     }
 
@@ -190,14 +239,9 @@ impl StateTree {
 
     /// Every remembered request id with its encoded record.
     pub fn requests(&self) -> impl Iterator<Item = Result<(u128, sled::IVec), StorageError>> {
-        self.tree.scan_prefix([REQUEST]).map(|item| {
-            let (key, bytes) = item?;
-            let id = request_id_of(&key).ok_or_else(|| StorageError::Corrupt {
-                key: String::from_utf8_lossy(&key).into_owned(),
-                reason: "request key without an id".into(),
-            })?;
-            Ok((id, bytes))
-        })
+        self.tree
+            .scan_prefix([REQUEST])
+            .map(|item| decode_request(item?))
     }
 
     pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StorageError> {
