@@ -132,30 +132,26 @@ impl StoredRecords {
     ) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> + '_ {
         self.objects
             .iter()
-            .map(|(key, bytes)| decode_object((key.clone(), bytes.clone())))
+            .map(|(key, bytes)| decode_object(key, bytes))
     }
 
     /// The remembered request ids with their encoded records.
     pub fn requests(&self) -> impl Iterator<Item = Result<(u128, sled::IVec), StorageError>> + '_ {
         self.requests
             .iter()
-            .map(|(key, bytes)| decode_request((key.clone(), bytes.clone())))
+            .map(|(key, bytes)| decode_request(key, bytes.clone()))
     }
 }
 
-fn decode_object(
-    (key, bytes): (sled::IVec, sled::IVec),
-) -> Result<(String, StoredValue), StorageError> {
-    let value = StoredValue::decode(&key, &bytes)?;
+fn decode_object(key: &[u8], bytes: &[u8]) -> Result<(String, StoredValue), StorageError> {
+    let value = StoredValue::decode(key, bytes)?;
     let name = String::from_utf8_lossy(&key[1..]).into_owned();
     Ok((name, value))
 }
 
-fn decode_request(
-    (key, bytes): (sled::IVec, sled::IVec),
-) -> Result<(u128, sled::IVec), StorageError> {
-    let id = request_id_of(&key).ok_or_else(|| StorageError::Corrupt {
-        key: String::from_utf8_lossy(&key).into_owned(),
+fn decode_request(key: &[u8], bytes: sled::IVec) -> Result<(u128, sled::IVec), StorageError> {
+    let id = request_id_of(key).ok_or_else(|| StorageError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
         reason: "request key without an id".into(),
     })?;
     Ok((id, bytes))
@@ -185,9 +181,10 @@ impl StateTree {
         &self,
         prefix: &str,
     ) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> {
-        self.tree
-            .scan_prefix(named(OBJECT, prefix))
-            .map(|item| decode_object(item?))
+        self.tree.scan_prefix(named(OBJECT, prefix)).map(|item| {
+            let (key, bytes) = item?;
+            decode_object(&key, &bytes)
+        })
     }
 
     /// Every object and applied-request record as stored, not yet decoded: what a
@@ -239,9 +236,10 @@ impl StateTree {
 
     /// Every remembered request id with its encoded record.
     pub fn requests(&self) -> impl Iterator<Item = Result<(u128, sled::IVec), StorageError>> {
-        self.tree
-            .scan_prefix([REQUEST])
-            .map(|item| decode_request(item?))
+        self.tree.scan_prefix([REQUEST]).map(|item| {
+            let (key, bytes) = item?;
+            decode_request(&key, bytes)
+        })
     }
 
     pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StorageError> {

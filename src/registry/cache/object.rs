@@ -62,17 +62,7 @@ impl CachedObject {
         revision: u64,
         value: &Value,
     ) -> Result<Self, serde_json::Error> {
-        Self::with_json_capacity(desc, key, revision, value, 1024)
-    }
-
-    fn with_json_capacity(
-        desc: &ResourceDescriptor,
-        key: &str,
-        revision: u64,
-        value: &Value,
-        capacity: usize,
-    ) -> Result<Self, serde_json::Error> {
-        let mut json = Vec::with_capacity(capacity);
+        let mut json = Vec::with_capacity(1024);
         serde_json::to_writer(&mut json, value)?;
         Self::with_json(desc, key, revision, value, json)
     }
