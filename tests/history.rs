@@ -1,6 +1,7 @@
 //! Watch history retention: resuming inside the retained window replays exactly the
-//! missed events (also after kill -9), and a resourceVersion older than the window gets
-//! 410 Expired, as upstream's watch cache answers.
+//! missed events (also after kill -9), each with the object its change wrote, and a
+//! resourceVersion older than the window gets 410 Expired, as upstream's watch cache
+//! answers.
 
 mod support;
 
@@ -119,5 +120,70 @@ async fn watch_resumes_inside_the_window_and_expires_outside() {
         rv_of(&list) >= last,
         "list at {} before the last write {last}",
         rv_of(&list)
+    );
+}
+
+/// The stored history keeps only the value before each change; after a restart, replayed
+/// updates and deletes must still carry the object each change left behind.
+#[tokio::test]
+async fn replayed_updates_and_deletes_carry_their_objects_across_a_restart() {
+    let mut server = Server::start_with(&["--watch-history", "500"]).await;
+    server.create_namespace("hist").await;
+    let path = "/api/v1/namespaces/hist/configmaps";
+    let cm = |name: &str, v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"v": v}});
+    let (status, body) = server.post(path, &cm("m", "0")).await;
+    assert_eq!(status, 201, "{body}");
+    let resume_from = rv_of(&body);
+    for (method, name, v) in [
+        ("PUT", "m", "1"),
+        ("PUT", "m", "2"),
+        ("POST", "d", "x"),
+        ("PUT", "d", "y"),
+        ("DELETE", "d", ""),
+    ] {
+        let (status, body) = match method {
+            "POST" => server.post(path, &cm(name, v)).await,
+            "PUT" => server.put(&format!("{path}/{name}"), &cm(name, v)).await,
+            _ => server.delete(&format!("{path}/{name}")).await,
+        };
+        assert!(status.is_success(), "{method} {name}: {status} {body}");
+    }
+    let expected = [
+        ("MODIFIED", "m", "1"),
+        ("MODIFIED", "m", "2"),
+        ("ADDED", "d", "x"),
+        ("MODIFIED", "d", "y"),
+        ("DELETED", "d", "y"),
+    ];
+    let seen = |lines: Vec<Value>| -> Vec<(String, String, String)> {
+        lines
+            .iter()
+            .map(|l| {
+                let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+                (
+                    text(&l["type"]),
+                    text(&l["object"]["metadata"]["name"]),
+                    text(&l["object"]["data"]["v"]),
+                )
+            })
+            .collect()
+    };
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(t, n, v)| (t.to_string(), n.to_string(), v.to_string()))
+        .collect();
+    let query = format!("resourceVersion={resume_from}");
+    assert_eq!(
+        seen(watch_lines(&server, &query).await),
+        expected,
+        "before the restart"
+    );
+
+    server.kill9();
+    server.restart().await;
+    assert_eq!(
+        seen(watch_lines(&server, &query).await),
+        expected,
+        "after kill -9 and a restart"
     );
 }

@@ -235,9 +235,9 @@ impl StateMachine {
             None => write.remove_object(&change.key),
         }
         overlay.insert(change.key.clone(), stored);
-        let encoded = keelson_proto::encode(change)
+        write
+            .record_history(change)
             .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
-        write.record_history(change.revision, encoded);
         if change.revision > self.history_retained {
             write.forget_history(change.revision - self.history_retained);
         }

@@ -2,16 +2,22 @@
 //!
 //! The lock makes a second `keelson serve` on the same directory fail at once with a clear
 //! message instead of corrupting it; the header makes a build refuse data written in a
-//! format it does not read.
+//! format it does not read, and names the one older format it upgrades in place.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use super::keyspace::{RAFT_TREE, STATE_TREE};
+use super::state_tree::upgrade_legacy_history;
 use super::{Flusher, LogTree, StateTree, StorageError};
 
 /// The on-disk format this build reads and writes.
-pub const DATA_FORMAT_VERSION: u32 = 2;
+///
+/// Version 3 keeps history records without the value each change wrote
+/// ([`super::ChangeRecord`]); version 2's are converted when such a directory opens.
+pub const DATA_FORMAT_VERSION: u32 = 3;
+/// The older format this build upgrades in place.
+const UPGRADED_FORMAT_VERSION: u32 = 2;
 
 /// An open, locked data directory.
 pub struct DataDir {
@@ -42,7 +48,7 @@ impl DataDir {
                 path: path.to_path_buf(),
             });
         }
-        check_format_header(path)?;
+        let found = read_format_header(path)?;
         let db = sled::Config::new()
             .path(path.join("db"))
             .cache_capacity(16 * 1024 * 1024)
@@ -50,6 +56,18 @@ impl DataDir {
             .open()?;
         // sled keeps its pages in `db/db`; the flusher syncs it after sled's own flush.
         let data_file = File::open(path.join("db").join("db")).map_err(io)?;
+        if found == Some(UPGRADED_FORMAT_VERSION) {
+            upgrade_from_format_2(path, &db, &data_file)?;
+        }
+        if found != Some(DATA_FORMAT_VERSION) {
+            let header = path.join("VERSION");
+            std::fs::write(&header, format!("{DATA_FORMAT_VERSION}\n")).map_err(|source| {
+                StorageError::Io {
+                    path: header,
+                    source,
+                }
+            })?;
+        }
         let flusher = Flusher::start(db.clone(), data_file);
         Ok(Self {
             path: path.to_path_buf(),
@@ -78,28 +96,44 @@ impl DataDir {
     }
 }
 
-fn check_format_header(dir: &Path) -> Result<(), StorageError> {
+/// The directory's format version: `None` for a new directory, an error for a format
+/// this build neither reads nor upgrades.
+fn read_format_header(dir: &Path) -> Result<Option<u32>, StorageError> {
     let header = dir.join("VERSION");
-    let io = |source| StorageError::Io {
-        path: header.clone(),
-        source,
+    let found = match std::fs::read_to_string(&header) {
+        Ok(found) => found.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StorageError::Io {
+                path: header,
+                source,
+            })
+        }
     };
-    match std::fs::read_to_string(&header) {
-        Ok(found) => {
-            if found.trim() != DATA_FORMAT_VERSION.to_string() {
-                return Err(StorageError::FormatVersion {
-                    path: dir.to_path_buf(),
-                    found: found.trim().to_string(),
-                    expected: DATA_FORMAT_VERSION,
-                });
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(&header, format!("{DATA_FORMAT_VERSION}\n")).map_err(io)
-        }
-        Err(e) => Err(io(e)),
+    match found.parse::<u32>() {
+        Ok(v) if v == DATA_FORMAT_VERSION || v == UPGRADED_FORMAT_VERSION => Ok(Some(v)),
+        _ => Err(StorageError::FormatVersion {
+            path: dir.to_path_buf(),
+            found,
+            expected: DATA_FORMAT_VERSION,
+        }),
     }
+}
+
+/// Converts format 2's history records and makes the result durable before the header
+/// says 3; a crash in between leaves format 2's header over records a rerun skips.
+fn upgrade_from_format_2(dir: &Path, db: &sled::Db, data_file: &File) -> Result<(), StorageError> {
+    let converted = upgrade_legacy_history(&db.open_tree(STATE_TREE)?)?;
+    db.flush()?;
+    data_file.sync_data().map_err(|source| StorageError::Io {
+        path: dir.join("db").join("db"),
+        source,
+    })?;
+    tracing::info!(
+        converted,
+        "upgraded the data dir from format 2 to 3 (history records without their values)"
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -121,5 +155,84 @@ mod tests {
         std::fs::write(dir.path().join("VERSION"), "99\n").unwrap();
         let opened = DataDir::open(dir.path());
         assert!(matches!(opened, Err(StorageError::FormatVersion { .. })));
+    }
+
+    #[test]
+    fn format_2_history_records_are_converted_once_on_open() {
+        use crate::storage::keyspace::{indexed, LEGACY_HISTORY};
+        use crate::storage::{Change, ChangeRecord};
+
+        let dir = tempfile::tempdir().unwrap();
+        let changes = [
+            Change {
+                revision: 1,
+                key: "/registry/configmaps/ns/a".into(),
+                value: Some(b"{\"v\":1}".to_vec()),
+                prev: None,
+            },
+            Change {
+                revision: 2,
+                key: "/registry/configmaps/ns/a".into(),
+                value: None,
+                prev: Some(b"{\"v\":1}".to_vec()),
+            },
+        ];
+        {
+            let data = DataDir::open(dir.path()).unwrap();
+            let tree = data.db.open_tree(STATE_TREE).unwrap();
+            for change in &changes {
+                let encoded = keelson_proto::encode(change).unwrap();
+                tree.insert(indexed(LEGACY_HISTORY, change.revision), encoded)
+                    .unwrap();
+            }
+            data.db.flush().unwrap();
+        }
+        std::fs::write(dir.path().join("VERSION"), "2\n").unwrap();
+
+        {
+            let data = open_once_released(dir.path());
+            let version = std::fs::read_to_string(dir.path().join("VERSION")).unwrap();
+            assert_eq!(version.trim(), DATA_FORMAT_VERSION.to_string());
+            let records: Vec<ChangeRecord> = data
+                .state_tree()
+                .unwrap()
+                .history_after(0)
+                .map(|stored| stored.and_then(|s| s.decode()))
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let expected: Vec<ChangeRecord> = changes
+                .iter()
+                .map(|c| ChangeRecord {
+                    revision: c.revision,
+                    key: c.key.clone(),
+                    deleted: c.value.is_none(),
+                    prev: c.prev.clone(),
+                })
+                .collect();
+            assert_eq!(records, expected);
+            let tree = data.db.open_tree(STATE_TREE).unwrap();
+            assert_eq!(tree.scan_prefix([LEGACY_HISTORY]).count(), 0);
+            assert_eq!(
+                upgrade_legacy_history(&tree).unwrap(),
+                0,
+                "nothing left to convert"
+            );
+        }
+    }
+
+    /// Opens `path` once the previous `DataDir` on it has let go of sled's file lock
+    /// (its fsync thread drops its handle on the database a moment after the drop).
+    fn open_once_released(path: &Path) -> DataDir {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match DataDir::open(path) {
+                Ok(data) => return data,
+                Err(StorageError::Engine(e)) if std::time::Instant::now() < deadline => {
+                    eprintln!("waiting for the previous open to close: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("reopening {}: {e}", path.display()),
+            }
+        }
     }
 }

@@ -8,16 +8,21 @@
 //! | `raft`    | `l`    | log index, u64 big-endian | codec-encoded openraft entry          |
 //! | `raft`    | `m`    | name (`vote`, `purged`) | codec-encoded openraft value |
 //! | `state`   | `o`    | object key (`/registry/...`) | revision u64 BE ++ object JSON     |
-//! | `state`   | `h`    | revision u64 big-endian   | codec-encoded [`Change`](super::Change) |
+//! | `state`   | `c`    | revision u64 big-endian   | codec-encoded [`ChangeRecord`](super::ChangeRecord) |
 //! | `state`   | `m`    | name (`applied`, `membership`, `revision`) | codec-encoded value   |
 //! | `state`   | `r`    | request id, u128 big-endian | codec-encoded applied request (log index, result) |
+//!
+//! Data format 2 kept each change whole (value and prev) under `h`; [`super::DataDir`]
+//! converts those records to `c` when it opens such a directory.
 
 pub const RAFT_TREE: &str = "raft";
 pub const STATE_TREE: &str = "state";
 
 pub const LOG: u8 = b'l';
 pub const OBJECT: u8 = b'o';
-pub const HISTORY: u8 = b'h';
+pub const HISTORY: u8 = b'c';
+/// Data format 2's history records: whole [`super::Change`]s.
+pub const LEGACY_HISTORY: u8 = b'h';
 pub const META: u8 = b'm';
 pub const REQUEST: u8 = b'r';
 

@@ -2,7 +2,8 @@
 //!
 //! [`LogTree`] holds Raft's log and vote; [`StateTree`] holds the applied state (objects,
 //! watch history and apply metadata). Neither knows Raft's types or Kubernetes kinds:
-//! the consensus layer encodes what it stores, the registry decodes what it reads. sled is
+//! the consensus layer encodes what it stores (the state tree encodes its own history
+//! records, which it reads back), the registry decodes what it reads. sled is
 //! the engine the design card names, with known growth problems, so nothing above this
 //! module touches sled directly: swapping the engine means rewriting this folder only.
 
@@ -15,7 +16,9 @@ mod state_tree;
 pub use data_dir::{DataDir, DATA_FORMAT_VERSION};
 pub use flusher::Flusher;
 pub use log_tree::LogTree;
-pub use state_tree::{Change, StateTree, StateWrite, StoredChange, StoredRecords, StoredValue};
+pub use state_tree::{
+    Change, ChangeRecord, StateTree, StateWrite, StoredChange, StoredRecords, StoredValue,
+};
 
 /// Errors of the storage engine.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,11 @@ pub enum StorageError {
     },
     #[error("corrupt record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
+    #[error("cannot encode the history record of revision {revision}: {source}")]
+    Encode {
+        revision: u64,
+        source: keelson_proto::CodecError,
+    },
     #[error("fsync failed: {0}")]
     Flush(String),
 }

@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::keyspace::{
-    index_of, indexed, named, request_id_of, request_key, HISTORY, META, OBJECT, REQUEST,
+    index_of, indexed, named, request_id_of, request_key, HISTORY, LEGACY_HISTORY, META, OBJECT,
+    REQUEST,
 };
 use super::{Flusher, StorageError};
 
@@ -56,7 +57,41 @@ pub struct Change {
     pub prev: Option<Vec<u8>>,
 }
 
-/// A history record as read at start: its revision and key, the values still encoded
+/// A change as its history record keeps it: what it did to which key, and the value
+/// before it. The value it wrote is left out, because it is stored elsewhere already: it
+/// is the `prev` of the key's next change, or, for the key's last change, the object as
+/// stored now. Keeping it too would write every value twice more per write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub revision: u64,
+    pub key: String,
+    pub deleted: bool,
+    #[serde(with = "serde_bytes")]
+    pub prev: Option<Vec<u8>>,
+}
+
+/// [`ChangeRecord`]'s encoding, borrowing from the change it records.
+#[derive(Serialize)]
+struct ChangeRecordOf<'a> {
+    revision: u64,
+    key: &'a str,
+    deleted: bool,
+    #[serde(with = "serde_bytes")]
+    prev: Option<&'a [u8]>,
+}
+
+impl<'a> From<&'a Change> for ChangeRecordOf<'a> {
+    fn from(change: &'a Change) -> Self {
+        Self {
+            revision: change.revision,
+            key: &change.key,
+            deleted: change.value.is_none(),
+            prev: change.prev.as_deref(),
+        }
+    }
+}
+
+/// A history record as read at start: its revision and key, the rest still encoded
 /// until a kind keeps the record (most of a long history is other kinds', or older
 /// than a kind keeps).
 pub struct StoredChange {
@@ -66,7 +101,7 @@ pub struct StoredChange {
 }
 
 impl StoredChange {
-    pub fn decode(&self) -> Result<Change, StorageError> {
+    pub fn decode(&self) -> Result<ChangeRecord, StorageError> {
         keelson_proto::decode(&self.encoded).map_err(|e| StorageError::Corrupt {
             key: format!("history record {}", self.revision),
             reason: e.to_string(),
@@ -74,8 +109,8 @@ impl StoredChange {
     }
 }
 
-/// The first fields of [`Change`], in its order: what reading a history record's head
-/// decodes.
+/// The first fields of [`ChangeRecord`] (and of [`Change`]), in order: what reading a
+/// history record's head decodes.
 #[derive(Deserialize)]
 struct ChangeHead {
     revision: u64,
@@ -97,9 +132,11 @@ impl StateWrite {
         self.batch.remove(named(OBJECT, key));
     }
 
-    pub fn record_history(&mut self, revision: u64, encoded_change: Vec<u8>) {
+    pub fn record_history(&mut self, change: &Change) -> Result<(), StorageError> {
+        let encoded = encode_record(change)?;
         self.batch
-            .insert(&indexed(HISTORY, revision), encoded_change);
+            .insert(&indexed(HISTORY, change.revision), encoded);
+        Ok(())
     }
 
     pub fn forget_history(&mut self, revision: u64) {
@@ -141,6 +178,36 @@ impl StoredRecords {
             .iter()
             .map(|(key, bytes)| decode_request(key, bytes.clone()))
     }
+}
+
+fn encode_record(change: &Change) -> Result<Vec<u8>, StorageError> {
+    keelson_proto::encode(&ChangeRecordOf::from(change)).map_err(|source| StorageError::Encode {
+        revision: change.revision,
+        source,
+    })
+}
+
+/// Rewrites data format 2's history records (whole changes, under
+/// [`LEGACY_HISTORY`]) as [`ChangeRecord`]s, in one atomic batch, and returns how many
+/// it converted. Idempotent: a second call finds nothing to convert.
+pub(super) fn upgrade_legacy_history(tree: &sled::Tree) -> Result<usize, StorageError> {
+    let mut batch = sled::Batch::default();
+    let mut converted = 0;
+    for item in tree.scan_prefix([LEGACY_HISTORY]) {
+        let (key, encoded) = item?;
+        let change: Change =
+            keelson_proto::decode(&encoded).map_err(|e| StorageError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: e.to_string(),
+            })?;
+        batch.insert(&indexed(HISTORY, change.revision), encode_record(&change)?);
+        batch.remove(key);
+        converted += 1;
+    }
+    if converted > 0 {
+        tree.apply_batch(batch)?;
+    }
+    Ok(converted)
 }
 
 fn decode_object(key: &[u8], bytes: &[u8]) -> Result<(String, StoredValue), StorageError> {

@@ -3,7 +3,10 @@
 //! Start-up time and the memory left behind both grow with the object count, so each
 //! stored object is decoded once, straight into its cached form, and only the retained
 //! tail of this kind's history is rebuilt as events (sharing the objects they end at).
+//! History records do not keep the value each change wrote (see
+//! [`ChangeRecord`]): walking the tail back from its newest record finds it.
 
+use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
 
 use super::event::{EventType, WatchEvent};
@@ -11,7 +14,7 @@ use super::object::CachedObject;
 use super::view::KindView;
 use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::object::list_prefix;
-use crate::storage::{Change, StateTree, StorageError, StoredChange, StoredValue};
+use crate::storage::{ChangeRecord, StateTree, StorageError, StoredChange, StoredValue};
 
 /// Loads `desc`'s objects at `revision` and rebuilds the events of `history` (changes of
 /// all kinds with revision ≤ `revision`, in order, starting right after `history_start`)
@@ -50,12 +53,11 @@ pub fn load_view(
     if let Some(last_dropped) = first_kept.checked_sub(1).and_then(|i| mine.get(i)) {
         view.history_start = last_dropped.revision;
     }
-    for stored in &mine[first_kept..] {
-        let change = stored.decode()?;
-        if let Some(event) = replayed_event(desc, &view, &change) {
-            view.history.push_back(event);
-        }
-    }
+    let records = mine[first_kept..]
+        .iter()
+        .map(|stored| stored.decode())
+        .collect::<Result<Vec<_>, _>>()?;
+    view.history = replayed_events(desc, &view, &records).into();
     Ok(view)
 }
 
@@ -123,38 +125,205 @@ fn send_chunks(
     }
 }
 
-/// The event `change` made, its object shared with the view when it is still current.
+/// Where the value a recorded change wrote is found.
+enum Written<'a> {
+    /// The key changed again later: that change's `prev`.
+    BeforeNext(Option<&'a [u8]>),
+    /// The key's last change: the object as stored now.
+    Current,
+}
+
+/// The events `records` (one kind's retained tail, in order) made. Walking back from the
+/// newest, each change's value is the `prev` of the next change of its key, or the stored
+/// object for a key's last change.
+fn replayed_events(
+    desc: &ResourceDescriptor,
+    view: &KindView,
+    records: &[ChangeRecord],
+) -> Vec<Arc<WatchEvent>> {
+    let mut next_prev: HashMap<&str, Option<&[u8]>> = HashMap::new();
+    let mut events = Vec::with_capacity(records.len());
+    for record in records.iter().rev() {
+        let written = match next_prev.insert(&record.key, record.prev.as_deref()) {
+            Some(prev) => Written::BeforeNext(prev),
+            None => Written::Current,
+        };
+        events.extend(replayed_event(desc, view, record, written));
+    }
+    events.reverse();
+    events
+}
+
+/// The event `record` made, its object shared with the view when it is still current.
 fn replayed_event(
     desc: &ResourceDescriptor,
     view: &KindView,
-    change: &Change,
+    record: &ChangeRecord,
+    written: Written<'_>,
 ) -> Option<Arc<WatchEvent>> {
     let build = |revision: u64, bytes: &[u8]| match CachedObject::build(
         desc,
-        &change.key,
+        &record.key,
         revision,
         bytes,
     ) {
         Ok(object) => Some(Arc::new(object)),
         Err(e) => {
-            tracing::error!(key = %change.key, revision, error = %e, "stored history value does not decode; skipped");
+            tracing::error!(key = %record.key, revision, error = %e, "stored history value does not decode; skipped");
             None
         }
     };
-    let current = view
-        .objects
-        .get(&change.key)
-        .filter(|o| change.value.is_some() && o.revision == change.revision)
-        .cloned();
-    // A delete's object is the last state, stamped with the delete's revision.
-    let object = match current {
-        Some(object) => object,
-        None => build(
-            change.revision,
-            change.value.as_deref().or(change.prev.as_deref())?,
-        )?,
+    let missing = |what: &str| {
+        tracing::error!(key = %record.key, revision = record.revision, "history record without {what}; its event is skipped");
+        None
     };
-    let prev = change.prev.as_deref().and_then(|prev| build(0, prev));
-    let event_type = EventType::of_write(change.value.is_none(), prev.is_some());
+    let object = match written {
+        // A delete's object is the last state, stamped with the delete's revision.
+        _ if record.deleted => match record.prev.as_deref() {
+            Some(prev) => build(record.revision, prev)?,
+            None => return missing("the deleted value"),
+        },
+        Written::BeforeNext(Some(value)) => build(record.revision, value)?,
+        Written::BeforeNext(None) => {
+            return missing("the value it wrote (the next change created the key)")
+        }
+        Written::Current => match view.objects.get(&record.key) {
+            Some(object) if object.revision == record.revision => object.clone(),
+            _ => return missing("the value it wrote (the stored object is of another revision)"),
+        },
+    };
+    let prev = record.prev.as_deref().and_then(|prev| build(0, prev));
+    let event_type = EventType::of_write(record.deleted, prev.is_some());
     Some(Arc::new(WatchEvent::new(event_type, object, prev)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::storage::{Change, DataDir, StateWrite};
+
+    fn configmaps() -> &'static ResourceDescriptor {
+        crate::kinds::catalog()
+            .into_iter()
+            .find(|d| d.resource == "configmaps")
+            .expect("a built-in kind")
+    }
+
+    fn key(name: &str) -> String {
+        format!("/registry/configmaps/ns/{name}")
+    }
+
+    /// Applies `writes` (name, value written or `None` for a delete) as revisions 1, 2, ...
+    /// the way the state machine stores them, and returns the retained history.
+    fn store(state: &StateTree, writes: &[(&str, Option<&str>)]) -> Vec<StoredChange> {
+        let mut current: HashMap<String, Vec<u8>> = HashMap::new();
+        for (revision, (name, v)) in (1..).zip(writes) {
+            let value = v.map(|v| {
+                let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": name, "namespace": "ns"}, "data": {"v": v}});
+                serde_json::to_vec(&object).expect("serialises")
+            });
+            let change = Change {
+                revision,
+                key: key(name),
+                prev: current.get(&key(name)).cloned(),
+                value: value.clone(),
+            };
+            let mut write = StateWrite::default();
+            match value {
+                Some(value) => {
+                    write.put_object(
+                        &change.key,
+                        &StoredValue {
+                            revision,
+                            value: value.clone(),
+                        },
+                    );
+                    current.insert(change.key.clone(), value);
+                }
+                None => {
+                    write.remove_object(&change.key);
+                    current.remove(&change.key);
+                }
+            }
+            write.record_history(&change).expect("encodes");
+            state.apply(write).expect("applies");
+        }
+        state
+            .history_after(0)
+            .collect::<Result<_, _>>()
+            .expect("reads the history")
+    }
+
+    /// (revision, type, the object's `data.v`, the previous object's `data.v`)
+    fn seen(view: &KindView) -> Vec<(u64, &'static str, String, Option<String>)> {
+        let v = |o: &CachedObject| o.decode()["data"]["v"].as_str().unwrap_or("?").to_string();
+        view.history
+            .iter()
+            .map(|e| {
+                let prev = e.prev.as_deref().map(v);
+                (e.revision, e.event_type.as_str(), v(&e.object), prev)
+            })
+            .collect()
+    }
+
+    const WRITES: &[(&str, Option<&str>)] = &[
+        ("a", Some("1")),
+        ("b", Some("1")),
+        ("a", Some("2")),
+        ("b", None),
+        ("b", Some("3")),
+        ("a", Some("4")),
+        ("c", Some("1")),
+        ("c", None),
+    ];
+
+    #[test]
+    fn events_carry_the_values_their_changes_wrote_though_records_do_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::open(dir.path()).expect("opens");
+        let state = data.state_tree().expect("state tree");
+        let history = store(&state, WRITES);
+        let view = load_view(configmaps(), &state, 8, 0, &history, 100).expect("loads");
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            seen(&view),
+            vec![
+                (1, "ADDED", s("1"), None),
+                (2, "ADDED", s("1"), None),
+                (3, "MODIFIED", s("2"), Some(s("1"))),
+                (4, "DELETED", s("1"), Some(s("1"))),
+                (5, "ADDED", s("3"), None),
+                (6, "MODIFIED", s("4"), Some(s("2"))),
+                (7, "ADDED", s("1"), None),
+                (8, "DELETED", s("1"), Some(s("1"))),
+            ]
+        );
+        // A key's last change shares the cached object instead of building it again.
+        assert!(Arc::ptr_eq(
+            &view.history[5].object,
+            &view.objects[&key("a")]
+        ));
+        assert_eq!(
+            view.history[3].object.revision, 4,
+            "a delete is stamped with its revision"
+        );
+    }
+
+    #[test]
+    fn only_the_kept_tail_is_rebuilt_and_the_window_starts_before_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::open(dir.path()).expect("opens");
+        let state = data.state_tree().expect("state tree");
+        let history = store(&state, WRITES);
+        let view = load_view(configmaps(), &state, 8, 0, &history, 3).expect("loads");
+        let revisions: Vec<u64> = seen(&view).iter().map(|e| e.0).collect();
+        assert_eq!(revisions, vec![6, 7, 8]);
+        assert_eq!(view.history_start, 5);
+        assert_eq!(view.objects.len(), 2, "a and b are stored, c was deleted");
+    }
 }
