@@ -60,7 +60,7 @@ pub struct Change {
 /// A change as its history record keeps it: what it did to which key, and the value
 /// before it. The value it wrote is left out, because it is stored elsewhere already: it
 /// is the `prev` of the key's next change, or, for the key's last change, the object as
-/// stored now. Keeping it too would write every value twice more per write.
+/// stored now. Keeping it too would store every written value a third time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeRecord {
     pub revision: u64,
