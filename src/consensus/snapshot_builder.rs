@@ -24,35 +24,32 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
-        let signature = self.meta.signature();
-        let subject = || ErrorSubject::Snapshot(Some(signature.clone()));
         let (revision, records) = self.state.take().ok_or_else(|| {
-            io_error(
-                subject(),
+            failed(
+                &self.meta,
                 ErrorVerb::Read,
                 &std::io::Error::other("snapshot builder used twice"),
             )
         })??;
         let (files, meta) = (self.files.clone(), self.meta.clone());
         let written = tokio::task::spawn_blocking(move || -> Result<usize, RaftStorageError> {
-            let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
             let payload = SnapshotPayload::from_records(revision, &records)
-                .map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
+                .map_err(|e| failed(&meta, ErrorVerb::Read, &e))?;
             files
                 .write(&meta, &payload)
-                .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+                .map_err(|e| failed(&meta, ErrorVerb::Write, &e))?;
             Ok(payload.objects.len())
         })
         .await;
-        let objects = written.map_err(|e| io_error(subject(), ErrorVerb::Write, &e))??;
+        let objects = written.map_err(|e| failed(&self.meta, ErrorVerb::Write, &e))??;
         let (meta, file) = self
             .files
             .open_current()
             .await
-            .map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?
+            .map_err(|e| failed(&self.meta, ErrorVerb::Read, &e))?
             .ok_or_else(|| {
-                io_error(
-                    subject(),
+                failed(
+                    &self.meta,
                     ErrorVerb::Read,
                     &std::io::Error::other("snapshot vanished after writing"),
                 )
@@ -63,4 +60,13 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             snapshot: Box::new(file),
         })
     }
+}
+
+/// A storage error about the snapshot `meta` describes.
+fn failed(
+    meta: &SnapshotMeta,
+    verb: ErrorVerb,
+    e: &(impl std::error::Error + 'static),
+) -> RaftStorageError {
+    io_error(ErrorSubject::Snapshot(Some(meta.signature())), verb, e)
 }

@@ -282,13 +282,18 @@ mod tests {
         ("c", None),
     ];
 
-    #[test]
-    fn events_carry_the_values_their_changes_wrote_though_records_do_not() {
+    /// The configmaps view loaded after [`WRITES`], keeping at most `history_limit` events.
+    fn loaded_after_writes(history_limit: usize) -> KindView {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = DataDir::open(dir.path()).expect("opens");
         let state = data.state_tree().expect("state tree");
         let history = store(&state, WRITES);
-        let view = load_view(configmaps(), &state, 8, 0, &history, 100).expect("loads");
+        load_view(configmaps(), &state, 8, 0, &history, history_limit).expect("loads")
+    }
+
+    #[test]
+    fn events_carry_the_values_their_changes_wrote_though_records_do_not() {
+        let view = loaded_after_writes(100);
         let s = |v: &str| v.to_string();
         assert_eq!(
             seen(&view),
@@ -316,11 +321,7 @@ mod tests {
 
     #[test]
     fn only_the_kept_tail_is_rebuilt_and_the_window_starts_before_it() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data = DataDir::open(dir.path()).expect("opens");
-        let state = data.state_tree().expect("state tree");
-        let history = store(&state, WRITES);
-        let view = load_view(configmaps(), &state, 8, 0, &history, 3).expect("loads");
+        let view = loaded_after_writes(3);
         let revisions: Vec<u64> = seen(&view).iter().map(|e| e.0).collect();
         assert_eq!(revisions, vec![6, 7, 8]);
         assert_eq!(view.history_start, 5);
