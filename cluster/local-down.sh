@@ -24,6 +24,17 @@ alive() {
   [[ $args == *"$2"* ]]
 }
 
+# exiting PID: PID's main thread has exited but another of its threads has not yet.
+# The process still holds its files (a replica's data dir locks among them) until its
+# last thread is gone, so it is not stopped yet.
+exiting() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    [[ ${task##*/} == "$1" ]] || return 0
+  done
+  return 1
+}
+
 shopt -s nullglob
 names=() pids=() markers=()
 for f in "$DIR"/n*.pid "$DIR/haproxy.pid"; do
@@ -45,7 +56,7 @@ done
 for ((round = 0; round < 50; round++)); do
   running=0
   for k in "${!pids[@]}"; do
-    if alive "${pids[$k]}" "${markers[$k]}"; then running=1; fi
+    if alive "${pids[$k]}" "${markers[$k]}" || exiting "${pids[$k]}"; then running=1; fi
   done
   ((running)) || break
   sleep 0.2

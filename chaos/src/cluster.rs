@@ -258,10 +258,7 @@ impl Cluster {
         loop {
             let gone = match self.own.get_mut(&node) {
                 Some(child) => child.try_wait().map(|s| s.is_some()).unwrap_or(true),
-                // Not our child: gone when /proc no longer has it (or it is a zombie).
-                None => std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| s.contains(") Z "))
-                    .unwrap_or(true),
+                None => exited_elsewhere(pid),
             };
             if gone {
                 self.own.remove(&node);
@@ -442,6 +439,30 @@ impl Cluster {
     }
 }
 
+/// Whether `pid`, started by cluster/local-up.sh rather than by this harness, has exited
+/// with all its threads.
+///
+/// Its main thread turns zombie as soon as it exits, but the process's files (the data
+/// dir's locks among them) stay open until its last thread is gone, which on a busy
+/// machine can be a moment later: a restart in that moment would find them held. So a
+/// zombie counts as gone only once /proc lists no thread of it besides the main one.
+fn exited_elsewhere(pid: u32) -> bool {
+    let zombie = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.contains(") Z "),
+        Err(_) => return true,
+    };
+    if !zombie {
+        return false;
+    }
+    let main_thread = pid.to_string();
+    match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(threads) => !threads
+            .filter_map(|t| t.ok())
+            .any(|t| t.file_name().to_str() != Some(main_thread.as_str())),
+        Err(_) => true,
+    }
+}
+
 /// `cluster/local-down.sh DIR`: stops exactly the processes DIR's pid files name.
 fn stop_scripted(repo: &Path, dir: &Path) {
     let _ = Command::new(repo.join("cluster/local-down.sh"))
@@ -496,6 +517,46 @@ fn without_colours(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A process whose main thread has exited while another thread runs on is not gone:
+    /// it still holds its files. Python's main thread leaves through pthread_exit here.
+    #[test]
+    fn a_process_is_gone_only_when_its_last_thread_is() {
+        let script = "import ctypes, threading, time\n\
+                      threading.Thread(target=time.sleep, args=(2.0,)).start()\n\
+                      ctypes.CDLL(None).pthread_exit(None)\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .spawn()
+            .expect("python3 runs");
+        let pid = child.id();
+        let zombie = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        };
+        let started = Instant::now();
+        while !zombie() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "main thread never exited"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let main_thread_gone = Instant::now();
+        assert!(
+            !exited_elsewhere(pid),
+            "the sleeping thread is still running"
+        );
+        while !exited_elsewhere(pid) {
+            assert!(started.elapsed() < Duration::from_secs(20), "never gone");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The sleeper started before the main thread left, and sleeps 2 s.
+        assert!(main_thread_gone.elapsed() >= Duration::from_millis(1500));
+        child.wait().unwrap();
+        assert!(exited_elsewhere(pid), "reaped");
+    }
+
     #[test]
     fn colour_codes_are_removed_from_log_lines() {
         let line = "\u{1b}[2m2026-11-22T15:16:36Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m ready";

@@ -3,9 +3,17 @@
 //! The lock makes a second `keelson serve` on the same directory fail at once with a clear
 //! message instead of corrupting it; the header makes a build refuse data written in a
 //! format it does not read, and names the one older format it upgrades in place.
+//!
+//! Two locks guard the directory: ours on `LOCK`, and sled's own on `db/db`. A process
+//! that is exiting lets go of them one file at a time, and a multithreaded one can take a
+//! moment to do so after its main thread is gone; a supervisor that restarts keelson in
+//! that moment finds `LOCK` free and `db/db` still held. Since holding `LOCK` means no
+//! other live keelson can be starting, opening waits a bounded time for sled's lock
+//! instead of failing a restart on a race with the old process's exit.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::keyspace::{RAFT_TREE, STATE_TREE};
 use super::state_tree::upgrade_legacy_history;
@@ -18,6 +26,8 @@ use super::{Flusher, LogTree, StateTree, StorageError};
 pub const DATA_FORMAT_VERSION: u32 = 3;
 /// The older format this build upgrades in place.
 const UPGRADED_FORMAT_VERSION: u32 = 2;
+/// How long opening waits for an exiting process to let go of sled's lock on `db/db`.
+const ENGINE_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// An open, locked data directory.
 pub struct DataDir {
@@ -32,6 +42,10 @@ impl DataDir {
     /// Creates the directory if needed, takes its lock, checks the format header and opens
     /// the database.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
+        Self::open_waiting(path, ENGINE_LOCK_WAIT)
+    }
+
+    fn open_waiting(path: &Path, engine_lock_wait: Duration) -> Result<Self, StorageError> {
         let io = |source| StorageError::Io {
             path: path.to_path_buf(),
             source,
@@ -49,6 +63,7 @@ impl DataDir {
             });
         }
         let found = read_format_header(path)?;
+        wait_for_engine_lock(path, engine_lock_wait)?;
         let db = sled::Config::new()
             .path(path.join("db"))
             .cache_capacity(16 * 1024 * 1024)
@@ -93,6 +108,61 @@ impl DataDir {
             self.db.open_tree(STATE_TREE)?,
             self.flusher.clone(),
         ))
+    }
+}
+
+/// Returns once no other open file holds sled's lock on `db/db`, or `Locked` after `limit`.
+///
+/// The probe takes the same kind of lock sled takes (flock) and lets go of it at once, so
+/// sled's own attempt right after finds it free: no new holder can appear in between while
+/// this process holds `LOCK`.
+fn wait_for_engine_lock(dir: &Path, limit: Duration) -> Result<(), StorageError> {
+    let engine_file = dir.join("db").join("db");
+    let probe = match File::open(&engine_file) {
+        Ok(probe) => probe,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StorageError::Io {
+                path: engine_file,
+                source,
+            })
+        }
+    };
+    let started = Instant::now();
+    let mut reported = false;
+    loop {
+        match probe.try_lock() {
+            Ok(()) => {
+                if reported {
+                    tracing::info!(
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "the previous process let go of the data dir"
+                    );
+                }
+                return Ok(());
+            }
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < limit => {
+                if !reported {
+                    tracing::info!(
+                        file = %engine_file.display(),
+                        "waiting for an exiting process to let go of the storage engine's lock"
+                    );
+                    reported = true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StorageError::Locked {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StorageError::Io {
+                    path: engine_file,
+                    source,
+                })
+            }
+        }
     }
 }
 
@@ -149,6 +219,34 @@ mod tests {
         drop(first);
     }
 
+    /// An exiting process that still holds sled's lock on `db/db` after letting go of
+    /// `LOCK`: opening waits for it instead of failing, and gives up after its limit.
+    #[test]
+    fn open_waits_for_the_storage_engines_lock_and_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(DataDir::open(dir.path()).unwrap());
+        wait_for_engine_lock(dir.path(), Duration::from_secs(5)).unwrap();
+
+        let exiting = File::open(dir.path().join("db").join("db")).unwrap();
+        exiting.lock().unwrap();
+        let refused = DataDir::open_waiting(dir.path(), Duration::from_millis(100));
+        assert!(
+            matches!(refused, Err(StorageError::Locked { .. })),
+            "{:?}",
+            refused.err()
+        );
+
+        let started = Instant::now();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(exiting);
+        });
+        let opened = DataDir::open(dir.path());
+        release.join().unwrap();
+        assert!(opened.is_ok(), "{:?}", opened.err());
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+
     #[test]
     fn unknown_format_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -190,7 +288,7 @@ mod tests {
         std::fs::write(dir.path().join("VERSION"), "2\n").unwrap();
 
         {
-            let data = open_once_released(dir.path());
+            let data = DataDir::open(dir.path()).unwrap();
             let version = std::fs::read_to_string(dir.path().join("VERSION")).unwrap();
             assert_eq!(version.trim(), DATA_FORMAT_VERSION.to_string());
             let records: Vec<ChangeRecord> = data
@@ -217,22 +315,6 @@ mod tests {
                 0,
                 "nothing left to convert"
             );
-        }
-    }
-
-    /// Opens `path` once the previous `DataDir` on it has let go of sled's file lock
-    /// (its fsync thread drops its handle on the database a moment after the drop).
-    fn open_once_released(path: &Path) -> DataDir {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            match DataDir::open(path) {
-                Ok(data) => return data,
-                Err(StorageError::Engine(e)) if std::time::Instant::now() < deadline => {
-                    eprintln!("waiting for the previous open to close: {e}");
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => panic!("reopening {}: {e}", path.display()),
-            }
         }
     }
 }

@@ -23,14 +23,16 @@ pub use state_tree::{
 /// Errors of the storage engine.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    // Not marked as the source: the message already carries sled's, and a cause chain
+    // printed whole would say it twice.
     #[error("storage engine: {0}")]
-    Engine(#[from] sled::Error),
+    Engine(sled::Error),
     #[error("data directory {path}: {source}")]
     Io {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("data directory {path} is in use by another keelson process (lock on {path}/LOCK); stop that process or pass another --data-dir")]
+    #[error("data directory {path} is in use by another keelson process (it holds the lock on {path}/LOCK or on the storage engine's {path}/db/db); stop that process or pass another --data-dir")]
     Locked { path: std::path::PathBuf },
     #[error("data directory {path} has format version {found}, this build reads version {expected}; use a matching keelson build or restore from a snapshot")]
     FormatVersion {
@@ -47,4 +49,10 @@ pub enum StorageError {
     },
     #[error("fsync failed: {0}")]
     Flush(String),
+}
+
+impl From<sled::Error> for StorageError {
+    fn from(e: sled::Error) -> Self {
+        Self::Engine(e)
+    }
 }
