@@ -149,29 +149,28 @@ async fn replayed_updates_and_deletes_carry_their_objects_across_a_restart() {
         assert!(status.is_success(), "{method} {name}: {status} {body}");
     }
     let expected = [
-        ("MODIFIED", "m", "1"),
-        ("MODIFIED", "m", "2"),
-        ("ADDED", "d", "x"),
-        ("MODIFIED", "d", "y"),
-        ("DELETED", "d", "y"),
+        "MODIFIED m 1",
+        "MODIFIED m 2",
+        "ADDED d x",
+        "MODIFIED d y",
+        "DELETED d y",
     ];
-    let seen = |lines: Vec<Value>| -> Vec<(String, String, String)> {
+    // Each event as "TYPE name data.v".
+    let seen = |lines: Vec<Value>| -> Vec<String> {
+        let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
         lines
             .iter()
             .map(|l| {
-                let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
-                (
+                let object = &l["object"];
+                format!(
+                    "{} {} {}",
                     text(&l["type"]),
-                    text(&l["object"]["metadata"]["name"]),
-                    text(&l["object"]["data"]["v"]),
+                    text(&object["metadata"]["name"]),
+                    text(&object["data"]["v"])
                 )
             })
             .collect()
     };
-    let expected: Vec<(String, String, String)> = expected
-        .iter()
-        .map(|(t, n, v)| (t.to_string(), n.to_string(), v.to_string()))
-        .collect();
     let query = format!("resourceVersion={resume_from}");
     assert_eq!(
         seen(watch_lines(&server, &query).await),

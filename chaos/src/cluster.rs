@@ -447,12 +447,10 @@ impl Cluster {
 /// machine can be a moment later: a restart in that moment would find them held. So a
 /// zombie counts as gone only once /proc lists no thread of it besides the main one.
 fn exited_elsewhere(pid: u32) -> bool {
-    let zombie = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.contains(") Z "),
-        Err(_) => return true,
-    };
-    if !zombie {
-        return false;
+    match zombie(pid) {
+        None => return true,
+        Some(false) => return false,
+        Some(true) => {}
     }
     let main_thread = pid.to_string();
     match std::fs::read_dir(format!("/proc/{pid}/task")) {
@@ -461,6 +459,12 @@ fn exited_elsewhere(pid: u32) -> bool {
             .any(|t| t.file_name().to_str() != Some(main_thread.as_str())),
         Err(_) => true,
     }
+}
+
+/// Whether `pid`'s main thread is a zombie; `None` when /proc has no such process.
+fn zombie(pid: u32) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.contains(") Z "))
 }
 
 /// `cluster/local-down.sh DIR`: stops exactly the processes DIR's pid files name.
@@ -531,11 +535,8 @@ mod tests {
             .spawn()
             .expect("python3 runs");
         let pid = child.id();
-        let zombie = || {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
-        };
         let started = Instant::now();
-        while !zombie() {
+        while zombie(pid) != Some(true) {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "main thread never exited"

@@ -15,6 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::flusher::sync;
 use super::keyspace::{RAFT_TREE, STATE_TREE};
 use super::state_tree::upgrade_legacy_history;
 use super::{Flusher, LogTree, StateTree, StorageError};
@@ -69,10 +70,10 @@ impl DataDir {
             .cache_capacity(16 * 1024 * 1024)
             .flush_every_ms(None)
             .open()?;
-        // sled keeps its pages in `db/db`; the flusher syncs it after sled's own flush.
-        let data_file = File::open(path.join("db").join("db")).map_err(io)?;
+        // The flusher syncs sled's data file after sled's own flush.
+        let data_file = File::open(engine_file(path)).map_err(io)?;
         if found == Some(UPGRADED_FORMAT_VERSION) {
-            upgrade_from_format_2(path, &db, &data_file)?;
+            upgrade_from_format_2(&db, &data_file)?;
         }
         if found != Some(DATA_FORMAT_VERSION) {
             let header = path.join("VERSION");
@@ -117,7 +118,7 @@ impl DataDir {
 /// sled's own attempt right after finds it free: no new holder can appear in between while
 /// this process holds `LOCK`.
 fn wait_for_engine_lock(dir: &Path, limit: Duration) -> Result<(), StorageError> {
-    let engine_file = dir.join("db").join("db");
+    let engine_file = engine_file(dir);
     let probe = match File::open(&engine_file) {
         Ok(probe) => probe,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -192,18 +193,19 @@ fn read_format_header(dir: &Path) -> Result<Option<u32>, StorageError> {
 
 /// Converts format 2's history records and makes the result durable before the header
 /// says 3; a crash in between leaves format 2's header over records a rerun skips.
-fn upgrade_from_format_2(dir: &Path, db: &sled::Db, data_file: &File) -> Result<(), StorageError> {
+fn upgrade_from_format_2(db: &sled::Db, data_file: &File) -> Result<(), StorageError> {
     let converted = upgrade_legacy_history(&db.open_tree(STATE_TREE)?)?;
-    db.flush()?;
-    data_file.sync_data().map_err(|source| StorageError::Io {
-        path: dir.join("db").join("db"),
-        source,
-    })?;
+    sync(db, data_file)?;
     tracing::info!(
         converted,
         "upgraded the data dir from format 2 to 3 (history records without their values)"
     );
     Ok(())
+}
+
+/// sled's data file in `dir`: its pages, and the file its lock is taken on.
+fn engine_file(dir: &Path) -> PathBuf {
+    dir.join("db").join("db")
 }
 
 #[cfg(test)]
@@ -227,7 +229,7 @@ mod tests {
         drop(DataDir::open(dir.path()).unwrap());
         wait_for_engine_lock(dir.path(), Duration::from_secs(5)).unwrap();
 
-        let exiting = File::open(dir.path().join("db").join("db")).unwrap();
+        let exiting = File::open(engine_file(dir.path())).unwrap();
         exiting.lock().unwrap();
         let refused = DataDir::open_waiting(dir.path(), Duration::from_millis(100));
         assert!(

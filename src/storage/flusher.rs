@@ -61,13 +61,18 @@ fn run(db: sled::Db, data_file: std::fs::File, pending: mpsc::Receiver<Done>) {
         }
         let span = tracing::trace_span!("fsync", writes = group.len());
         let _entered = span.enter();
-        let result = db.flush().map_err(|e| e.to_string()).and_then(|_| {
-            data_file
-                .sync_data()
-                .map_err(|e| format!("fdatasync of sled's data file: {e}"))
-        });
+        let result = sync(&db, &data_file).map_err(|e| e.to_string());
         for done in group {
             done(result.clone().map_err(StorageError::Flush));
         }
     }
+}
+
+/// Makes everything written to `db` durable: sled's flush, then `fdatasync` of its data
+/// file, which sled's own flush leaves out.
+pub(super) fn sync(db: &sled::Db, data_file: &std::fs::File) -> Result<(), StorageError> {
+    db.flush()?;
+    data_file
+        .sync_data()
+        .map_err(|e| StorageError::Flush(format!("fdatasync of sled's data file: {e}")))
 }
