@@ -39,6 +39,19 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
+/// Encodes `value` like [`encode`], straight into `writer`: for messages too large to
+/// hold twice (snapshots). Returns how many bytes were written.
+pub fn encode_to_writer<T: Serialize, W: std::io::Write>(
+    value: &T,
+    writer: &mut W,
+) -> Result<usize, CodecError> {
+    writer
+        .write_all(&[FORMAT_VERSION])
+        .map_err(|inner| bincode::error::EncodeError::Io { inner, index: 0 })?;
+    let body = bincode::serde::encode_into_std_write(value, writer, config())?;
+    Ok(1 + body)
+}
+
 /// Decodes a message written by [`encode`], checking its format version.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;

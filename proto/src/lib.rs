@@ -14,7 +14,7 @@ pub mod command;
 pub mod peer;
 pub mod raft;
 
-pub use codec::{decode, decode_prefix, encode, CodecError, FORMAT_VERSION};
+pub use codec::{decode, decode_prefix, encode, encode_to_writer, CodecError, FORMAT_VERSION};
 pub use command::{
     Batch, BatchResult, Command, CommandResult, EntryData, EntryResult, Precondition, Proposal,
     RequestId,

@@ -113,6 +113,11 @@ impl RequestTable {
         }
     }
 
+    /// Every remembered id with the log index it was applied at, oldest first.
+    pub fn remembered(&self) -> impl DoubleEndedIterator<Item = (u64, RequestId)> + '_ {
+        self.order.iter().copied()
+    }
+
     /// Called once the apply step's write is in the tree.
     pub fn settle(&mut self) {
         self.pending.clear();

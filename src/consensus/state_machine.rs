@@ -7,10 +7,12 @@
 //! The step's changes then go to the registry, in order, over a bounded channel.
 //! An entry carries proposals from any replica; a proposal whose request id was already
 //! applied (a retried forward) gets its first result again, from [`RequestTable`].
+//! Each step holds the [`ApplyLock`] while it runs, so a snapshot build can read the
+//! state between two steps without stopping applies for its whole scan.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use keelson_proto::{
     Batch, BatchResult, Command, CommandResult, EntryData, EntryResult, Precondition,
@@ -21,13 +23,12 @@ use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 use super::applied::{Applied, AppliedSender};
 use super::log_store::io_error;
 use super::requests::RequestTable;
-use super::snapshot::{read_all, SnapshotFiles};
-use super::snapshot_builder::SnapshotBuilder;
+use super::snapshot::{read_all, SnapshotFiles, SnapshotPayload};
+use super::snapshot_builder::{SnapshotBuilder, SnapshotStart};
 pub use super::state_position::stored_revision;
-use super::state_position::{read_meta, snapshot_state, write_position};
+use super::state_position::{snapshot_state, write_position, Position};
 use super::types::{LogId, RaftStorageError, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::storage::keyspace::{META_APPLIED, META_MEMBERSHIP, META_REVISION};
-use crate::storage::{Change, StateTree, StateWrite, StoredRecords, StoredValue};
+use crate::storage::{Change, StateTree, StateWrite, StoredValue};
 
 /// How many revisions of change history are kept for watches that resume, by default.
 pub const DEFAULT_HISTORY_RETAINED: u64 = 50_000;
@@ -43,7 +44,23 @@ pub struct StateMachine {
     shared_revision: Arc<AtomicU64>,
     sink: AppliedSender,
     history_retained: u64,
-    requests: RequestTable,
+    applying: ApplyLock,
+}
+
+/// What apply steps change besides the tree, behind the lock each step holds while it
+/// runs: a snapshot build takes it to read the state between two steps.
+pub(super) struct Applying {
+    pub requests: RequestTable,
+    /// How many snapshots were installed: a build that began before one cannot catch up.
+    pub installs: u64,
+}
+
+pub(super) type ApplyLock = Arc<Mutex<Applying>>;
+
+/// Takes the apply lock. A step that panicked left the tree as its last batch did, which
+/// is what a crash leaves too, so a poisoned lock is still good to use.
+pub(super) fn lock(applying: &Mutex<Applying>) -> MutexGuard<'_, Applying> {
+    applying.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Values one apply step has written but not yet stored, so later commands see them.
@@ -57,9 +74,11 @@ impl StateMachine {
         sink: AppliedSender,
         history_retained: u64,
     ) -> Result<Self, RaftStorageError> {
-        let applied = read_meta(&tree, META_APPLIED)?.flatten();
-        let membership = read_meta(&tree, META_MEMBERSHIP)?.unwrap_or_default();
-        let revision = read_meta(&tree, META_REVISION)?.unwrap_or(0);
+        let Position {
+            applied,
+            membership,
+            revision,
+        } = Position::read(&tree)?;
         let requests = RequestTable::load(&tree)
             .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))?;
         Ok(Self {
@@ -71,7 +90,10 @@ impl StateMachine {
             shared_revision: Arc::new(AtomicU64::new(revision)),
             sink,
             history_retained: history_retained.max(1),
-            requests,
+            applying: Arc::new(Mutex::new(Applying {
+                requests,
+                installs: 0,
+            })),
         })
     }
 
@@ -96,6 +118,7 @@ impl StateMachine {
     /// Applies an entry's proposals in order, each at most once per request id.
     fn apply_entry(
         &mut self,
+        requests: &mut RequestTable,
         index: u64,
         data: EntryData,
         overlay: &mut Overlay,
@@ -105,8 +128,7 @@ impl StateMachine {
         let table_err = |e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e);
         let mut results = Vec::with_capacity(data.proposals.len());
         for proposal in data.proposals {
-            if let Some(first) = self
-                .requests
+            if let Some(first) = requests
                 .lookup(&self.tree, proposal.id)
                 .map_err(table_err)?
             {
@@ -118,12 +140,12 @@ impl StateMachine {
                 continue;
             }
             let result = self.apply_batch(proposal.batch, overlay, write, changes)?;
-            self.requests
+            requests
                 .record(write, index, proposal.id, &result)
                 .map_err(table_err)?;
             results.push(result);
         }
-        self.requests.prune(write, index);
+        requests.prune(write, index);
         Ok(EntryResult { results })
     }
 
@@ -244,6 +266,70 @@ impl StateMachine {
         Ok(())
     }
 
+    /// The synchronous part of applying `entries`: one atomic write, under the apply lock.
+    fn apply_step(
+        &mut self,
+        entries: impl IntoIterator<Item = Entry>,
+    ) -> Result<(Vec<EntryResult>, Vec<Change>), RaftStorageError> {
+        let _span = tracing::debug_span!("apply").entered();
+        let applying = self.applying.clone();
+        let mut applying = lock(&applying);
+        let mut overlay = Overlay::new();
+        let mut write = StateWrite::default();
+        let mut changes = Vec::new();
+        let mut responses = Vec::new();
+        for entry in entries {
+            self.applied = Some(entry.log_id);
+            let response = match entry.payload {
+                EntryPayload::Blank => EntryResult::default(),
+                EntryPayload::Normal(data) => self.apply_entry(
+                    &mut applying.requests,
+                    entry.log_id.index,
+                    data,
+                    &mut overlay,
+                    &mut write,
+                    &mut changes,
+                )?,
+                EntryPayload::Membership(membership) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), membership);
+                    EntryResult::default()
+                }
+            };
+            responses.push(response);
+        }
+        self.write_position(&mut write)?;
+        self.tree
+            .apply(write)
+            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
+        applying.requests.settle();
+        Ok((responses, changes))
+    }
+
+    /// Replaces the whole state with a snapshot's, under the apply lock.
+    fn replace_state(
+        &mut self,
+        meta: &SnapshotMeta,
+        payload: &SnapshotPayload,
+    ) -> Result<(), RaftStorageError> {
+        let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
+        let applying = self.applying.clone();
+        let mut applying = lock(&applying);
+        applying.installs += 1;
+        self.tree
+            .clear()
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        self.applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.revision = payload.revision;
+        let write = snapshot_state(payload, &self.applied, &self.membership)?;
+        self.tree
+            .apply(write)
+            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
+        applying.requests =
+            RequestTable::load(&self.tree).map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
+        Ok(())
+    }
+
     fn write_position(&self, write: &mut StateWrite) -> Result<(), RaftStorageError> {
         write_position(write, &self.applied, &self.membership, self.revision)
     }
@@ -253,13 +339,6 @@ impl StateMachine {
         if self.sink.send(applied).await.is_err() {
             tracing::warn!("the registry stopped listening to applied changes");
         }
-    }
-
-    /// Every stored record, read while no apply runs, so it matches `self.applied`.
-    fn collect_records(&self) -> Result<StoredRecords, RaftStorageError> {
-        self.tree
-            .records()
-            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Read, &e))
     }
 }
 
@@ -283,37 +362,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let span = tracing::debug_span!("apply");
-        let entered = span.enter();
-        let mut overlay = Overlay::new();
-        let mut write = StateWrite::default();
-        let mut changes = Vec::new();
-        let mut responses = Vec::new();
-        for entry in entries {
-            self.applied = Some(entry.log_id);
-            let response = match entry.payload {
-                EntryPayload::Blank => EntryResult::default(),
-                EntryPayload::Normal(data) => self.apply_entry(
-                    entry.log_id.index,
-                    data,
-                    &mut overlay,
-                    &mut write,
-                    &mut changes,
-                )?,
-                EntryPayload::Membership(membership) => {
-                    self.membership = StoredMembership::new(Some(entry.log_id), membership);
-                    EntryResult::default()
-                }
-            };
-            responses.push(response);
-        }
-        self.write_position(&mut write)?;
-        self.tree
-            .apply(write)
-            .map_err(|e| io_error(ErrorSubject::StateMachine, ErrorVerb::Write, &e))?;
-        self.requests.settle();
-        // The span covers the synchronous part only; publishing awaits the registry.
-        drop(entered);
+        let (responses, changes) = self.apply_step(entries)?;
         if !changes.is_empty() {
             self.publish(Applied::Changes(Arc::new(changes))).await;
         }
@@ -321,22 +370,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
-        let meta = SnapshotMeta {
-            last_log_id: self.applied,
-            last_membership: self.membership.clone(),
-            snapshot_id: format!(
-                "{}-{}",
-                self.applied.map(|l| l.index).unwrap_or(0),
-                self.revision
-            ),
-        };
         SnapshotBuilder {
             files: self.files.clone(),
-            meta,
-            state: Some(
-                self.collect_records()
-                    .map(|records| (self.revision, records)),
-            ),
+            tree: self.tree.clone(),
+            applying: self.applying.clone(),
+            start: SnapshotStart {
+                applied_index: self.applied.map_or(0, |log_id| log_id.index),
+                revision: self.revision,
+                installs: lock(&self.applying).installs,
+            },
         }
     }
 
@@ -358,18 +400,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let (_, payload) = read_all(&self.files.incoming(), &mut snapshot)
             .await
             .map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
-        self.tree
-            .clear()
-            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        self.applied = meta.last_log_id;
-        self.membership = meta.last_membership.clone();
-        self.revision = payload.revision;
-        let write = snapshot_state(&payload, &self.applied, &self.membership)?;
-        self.tree
-            .apply(write)
-            .map_err(|e| io_error(subject(), ErrorVerb::Write, &e))?;
-        self.requests =
-            RequestTable::load(&self.tree).map_err(|e| io_error(subject(), ErrorVerb::Read, &e))?;
+        self.replace_state(meta, &payload)?;
         self.tree
             .flush()
             .await

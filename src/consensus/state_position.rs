@@ -59,6 +59,25 @@ pub(super) fn snapshot_state(
     Ok(write)
 }
 
+/// Where the applied state stands: the last applied log id, the membership in force there
+/// and the revision of the last applied write.
+pub(super) struct Position {
+    pub applied: Option<LogId>,
+    pub membership: StoredMembership,
+    pub revision: u64,
+}
+
+impl Position {
+    /// The position as the last apply step stored it.
+    pub fn read(tree: &StateTree) -> Result<Self, RaftStorageError> {
+        Ok(Self {
+            applied: read_meta(tree, META_APPLIED)?.flatten(),
+            membership: read_meta(tree, META_MEMBERSHIP)?.unwrap_or_default(),
+            revision: read_meta(tree, META_REVISION)?.unwrap_or(0),
+        })
+    }
+}
+
 /// The revision of the last applied write, as stored (read before the node starts).
 pub fn stored_revision(tree: &StateTree) -> Result<u64, RaftStorageError> {
     Ok(read_meta(tree, META_REVISION)?.unwrap_or(0))

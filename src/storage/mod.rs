@@ -17,7 +17,7 @@ pub use data_dir::{DataDir, DATA_FORMAT_VERSION};
 pub use flusher::Flusher;
 pub use log_tree::LogTree;
 pub use state_tree::{
-    Change, ChangeRecord, StateTree, StateWrite, StoredChange, StoredRecords, StoredValue,
+    Change, ChangeRecord, Reread, StateTree, StateWrite, StoredChange, StoredRecords, StoredValue,
 };
 
 /// Errors of the storage engine.

@@ -5,6 +5,8 @@
 //! forward from its log. Values are opaque bytes; the revision of each object's last write
 //! is kept beside it, as etcd keeps `mod_revision`.
 
+use std::collections::{BTreeMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use super::keyspace::{
@@ -29,19 +31,25 @@ impl StoredValue {
     }
 
     fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, StorageError> {
-        let (head, value) = bytes
-            .split_at_checked(8)
-            .ok_or_else(|| StorageError::Corrupt {
-                key: String::from_utf8_lossy(key).into_owned(),
-                reason: "object record shorter than its revision".into(),
-            })?;
-        let mut revision = [0u8; 8];
-        revision.copy_from_slice(head);
+        let (revision, value) = split_record(key, bytes)?;
         Ok(Self {
-            revision: u64::from_be_bytes(revision),
+            revision,
             value: value.to_vec(),
         })
     }
+}
+
+/// An object record's revision and value, the value borrowed.
+fn split_record<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(u64, &'a [u8]), StorageError> {
+    let (head, value) = bytes
+        .split_at_checked(8)
+        .ok_or_else(|| StorageError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: "object record shorter than its revision".into(),
+        })?;
+    let mut revision = [0u8; 8];
+    revision.copy_from_slice(head);
+    Ok((u64::from_be_bytes(revision), value))
 }
 
 /// One applied write, as watchers and the history see it.
@@ -157,19 +165,89 @@ impl StateWrite {
 }
 
 /// Object and applied-request records as sled returned them (shared buffers, not copies).
+///
+/// Scanned while applies go on, they mix states: each record is as some apply left it.
+/// [`StoredRecords::catch_up`] with a [`Reread`] taken while no apply runs makes them
+/// exactly the state of that moment.
 pub struct StoredRecords {
     objects: Vec<(sled::IVec, sled::IVec)>,
     requests: Vec<(sled::IVec, sled::IVec)>,
 }
 
+/// Records read again while no apply runs: the current record of every object changed
+/// since a scan began (`None`: deleted since), and of every request remembered since.
+#[derive(Default)]
+pub struct Reread {
+    objects: BTreeMap<sled::IVec, Option<sled::IVec>>,
+    requests: Vec<(sled::IVec, sled::IVec)>,
+}
+
+impl Reread {
+    /// How many object and request records were read again.
+    pub fn len(&self) -> usize {
+        self.objects.len() + self.requests.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl StoredRecords {
-    /// The objects, in key order.
-    pub fn objects(
-        &self,
-    ) -> impl Iterator<Item = Result<(String, StoredValue), StorageError>> + '_ {
-        self.objects
-            .iter()
-            .map(|(key, bytes)| decode_object(key, bytes))
+    /// Brings records scanned while applies went on up to the moment `reread` was
+    /// taken. Objects changed since the scan began take their reread records (or go, if
+    /// deleted); request records stay only for ids `remembered` still holds, with the
+    /// reread ones added. The caller guarantees every other record did not change
+    /// between the scan and the reread.
+    pub fn catch_up(&mut self, reread: Reread, remembered: impl Fn(u128) -> bool) {
+        let scanned = std::mem::take(&mut self.objects);
+        let mut changed = reread.objects.into_iter().peekable();
+        let mut objects = Vec::with_capacity(scanned.len() + changed.len());
+        for (key, record) in scanned {
+            while changed.peek().is_some_and(|(next, _)| *next < key) {
+                if let Some((next, Some(current))) = changed.next() {
+                    objects.push((next, current));
+                }
+            }
+            if changed.peek().is_some_and(|(next, _)| *next == key) {
+                if let Some((next, Some(current))) = changed.next() {
+                    objects.push((next, current));
+                }
+                continue;
+            }
+            objects.push((key, record));
+        }
+        objects.extend(changed.filter_map(|(key, current)| current.map(|c| (key, c))));
+        self.objects = objects;
+
+        let reread_ids: HashSet<&sled::IVec> = reread.requests.iter().map(|(key, _)| key).collect();
+        self.requests.retain(|(key, _)| {
+            !reread_ids.contains(key) && request_id_of(key).is_some_and(&remembered)
+        });
+        self.requests.extend(reread.requests);
+        self.requests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+
+    /// How many objects the records hold.
+    pub fn object_count(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// The objects as (key, revision of last write, value), borrowed, in key order.
+    pub fn objects(&self) -> impl Iterator<Item = Result<(&str, u64, &[u8]), StorageError>> + '_ {
+        self.objects.iter().map(|(key, bytes)| {
+            let name = std::str::from_utf8(&key[1..]).map_err(|e| StorageError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: format!("object key is not UTF-8: {e}"),
+            })?;
+            let (revision, value) = split_record(key, bytes)?;
+            Ok((name, revision, value))
+        })
+    }
+
+    /// How many request records the records hold.
+    pub fn request_count(&self) -> usize {
+        self.requests.len()
     }
 
     /// The remembered request ids with their encoded records.
@@ -255,8 +333,8 @@ impl StateTree {
     }
 
     /// Every object and applied-request record as stored, not yet decoded: what a
-    /// snapshot holds. Taken while no apply runs, so it must cost no more than the scan;
-    /// decoding and copying the values is left to [`StoredRecords`]' reader.
+    /// snapshot holds. Consistent only if no apply runs meanwhile (see
+    /// [`StoredRecords::catch_up`]); decoding and copying the values is left to the reader.
     pub fn records(&self) -> Result<StoredRecords, StorageError> {
         Ok(StoredRecords {
             objects: self.tree.scan_prefix([OBJECT]).collect::<Result<_, _>>()?,
@@ -296,6 +374,23 @@ impl StateTree {
             })
     }
 
+    /// Reads the current record of object `key` into `reread` (`None` if it is gone).
+    pub fn reread_object(&self, reread: &mut Reread, key: &str) -> Result<(), StorageError> {
+        let key = named(OBJECT, key);
+        let current = self.tree.get(&key)?;
+        reread.objects.insert(key.into(), current);
+        Ok(())
+    }
+
+    /// Reads the record of request `id` into `reread`, if one is stored.
+    pub fn reread_request(&self, reread: &mut Reread, id: u128) -> Result<(), StorageError> {
+        let key = request_key(id);
+        if let Some(record) = self.tree.get(key)? {
+            reread.requests.push((sled::IVec::from(&key[..]), record));
+        }
+        Ok(())
+    }
+
     /// The encoded record of an applied request id, if it is still remembered.
     pub fn request(&self, id: u128) -> Result<Option<sled::IVec>, StorageError> {
         Ok(self.tree.get(request_key(id))?)
@@ -327,5 +422,46 @@ impl StateTree {
 
     pub async fn flush(&self) -> Result<(), StorageError> {
         self.flusher.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::DataDir;
+
+    fn request_ids(records: &StoredRecords) -> Vec<u128> {
+        records
+            .requests()
+            .map(|item| item.map(|(id, _)| id))
+            .collect::<Result<_, _>>()
+            .expect("request records")
+    }
+
+    #[test]
+    fn catching_up_keeps_the_requests_still_remembered_and_adds_the_reread_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::open(dir.path()).expect("data dir");
+        let tree = data.state_tree().expect("state tree");
+        let mut write = StateWrite::default();
+        for id in [1, 2, 3] {
+            write.put_request(id, vec![id as u8]);
+        }
+        tree.apply(write).expect("first write");
+        let mut records = tree.records().expect("scan");
+
+        let mut write = StateWrite::default();
+        write.remove_request(1);
+        write.put_request(4, vec![4]);
+        tree.apply(write).expect("second write");
+        let mut reread = Reread::default();
+        tree.reread_request(&mut reread, 4).expect("reread");
+        records.catch_up(reread, |id| (2..=4).contains(&id));
+
+        assert_eq!(request_ids(&records), vec![2, 3, 4]);
+        assert_eq!(
+            request_ids(&records),
+            request_ids(&tree.records().expect("now"))
+        );
     }
 }
