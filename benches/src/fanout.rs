@@ -17,7 +17,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use etcd_client::{WatchOptions, WatchStream};
 use tokio::task::JoinSet;
@@ -30,6 +30,8 @@ const KEPT_ERRORS: usize = 5;
 /// Per-write times and counts, shared by the writer and every watcher.
 pub struct Tracker {
     start: Instant,
+    /// `start` on the wall clock, to name when the slowest write happened in server logs.
+    start_wall: SystemTime,
     watchers: u32,
     acked_ns: Vec<AtomicU64>,
     last_ns: Vec<AtomicU64>,
@@ -48,6 +50,8 @@ pub struct FanoutStats {
     pub lost: u64,
     pub errors: u64,
     pub first_errors: Vec<String>,
+    /// When the write with the slowest delivery was acknowledged, to find in server logs.
+    pub slowest_acked_at: Option<SystemTime>,
 }
 
 impl FanoutStats {
@@ -69,6 +73,7 @@ impl Tracker {
         let zeros = |n| (0..n).map(|_| AtomicU64::new(0)).collect();
         Arc::new(Tracker {
             start: Instant::now(),
+            start_wall: SystemTime::now(),
             watchers: u32::try_from(watchers).unwrap_or(u32::MAX),
             acked_ns: zeros(writes),
             last_ns: zeros(writes),
@@ -114,6 +119,7 @@ impl Tracker {
 
     pub fn stats(&self) -> FanoutStats {
         let mut out = FanoutStats::default();
+        let mut slowest = None;
         for i in 0..self.acked_ns.len() {
             let acked = self.acked_ns[i].load(Ordering::Relaxed);
             if acked == 0 {
@@ -124,9 +130,15 @@ impl Tracker {
             out.lost += u64::from(self.watchers - seen);
             if seen == self.watchers {
                 let last = self.last_ns[i].load(Ordering::Relaxed);
-                out.latencies_us.push(last.saturating_sub(acked) / 1000);
+                let latency_us = last.saturating_sub(acked) / 1000;
+                if slowest.is_none_or(|(worst, _)| latency_us > worst) {
+                    slowest = Some((latency_us, acked));
+                }
+                out.latencies_us.push(latency_us);
             }
         }
+        out.slowest_acked_at =
+            slowest.map(|(_, acked_ns)| self.start_wall + Duration::from_nanos(acked_ns));
         out.latencies_us.sort_unstable();
         out.errors = self.error_count.load(Ordering::Relaxed);
         out.first_errors = self

@@ -214,11 +214,14 @@ where
     };
     let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
     eprintln!(
-        "fan-out: {} acked, p50 {} ms, p99 {} ms, max {} ms, {} lost, client CPU {} %",
+        "fan-out: {} acked, p50 {} ms, p99 {} ms, max {} ms (acked at {}), {} lost, client CPU {} %",
         m.stats.acked,
         f(m.stats.quantile_ms(0.5)),
         f(m.stats.quantile_ms(0.99)),
         f(m.stats.max_ms()),
+        m.stats
+            .slowest_acked_at
+            .map_or("-".into(), |at| humantime::format_rfc3339_millis(at).to_string()),
         m.stats.lost,
         f(m.client_cpu_pct)
     );
