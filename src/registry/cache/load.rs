@@ -68,53 +68,74 @@ const LOAD_CHUNK: usize = 4096;
 /// A chunk's keys with their cached objects, or why one did not decode.
 type Built = Vec<(String, Result<CachedObject, String>)>;
 
+/// A chunk's stored values once decoded, going back to the reading thread to be freed.
+type Spent = Vec<Vec<u8>>;
+
 /// Decodes every stored object of `stored` into its cached form. Reading sled is one
 /// thread's work and decoding is most of a start with many objects, so this thread reads
 /// while `workers` threads decode the chunks it has read (at most two chunks wait).
+///
+/// The read values go back to this thread to be freed. A stored value and the cached
+/// object made of it are about the same size, so were a decoding thread to free the
+/// value, its allocator would hand that slot to a later cached object, and the objects
+/// that stay would be spread over memory the freed values half fill: 100,000 ConfigMaps
+/// then left a restarted replica at 376 MiB, against 306–311 MiB when the values are freed
+/// by the thread that allocated them, whose memory they then vacate whole.
 fn build_all(
     desc: &'static ResourceDescriptor,
     stored: impl Iterator<Item = Result<(String, StoredValue), StorageError>>,
     workers: usize,
 ) -> Result<Built, StorageError> {
-    let build = |chunk: Vec<(String, StoredValue)>| -> Built {
-        chunk
+    let build = |chunk: Vec<(String, StoredValue)>| -> (Built, Spent) {
+        let mut spent = Vec::with_capacity(chunk.len());
+        let built = chunk
             .into_iter()
             .map(|(key, stored)| {
                 let built = CachedObject::build(desc, &key, stored.revision, &stored.value)
                     .map_err(|e| e.to_string());
+                spent.push(stored.value);
                 (key, built)
             })
-            .collect()
+            .collect();
+        (built, spent)
     };
     let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Vec<(String, StoredValue)>>(2);
     let chunks_rx = Mutex::new(chunks_rx);
     let (built_tx, built_rx) = mpsc::channel::<Built>();
+    let (spent_tx, spent_rx) = mpsc::channel::<Spent>();
     let read = std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
-            let (chunks_rx, built_tx) = (&chunks_rx, built_tx.clone());
+            let (chunks_rx, built_tx, spent_tx) = (&chunks_rx, built_tx.clone(), spent_tx.clone());
             scope.spawn(move || {
                 while let Ok(Ok(chunk)) = chunks_rx.lock().map(|rx| rx.recv()) {
-                    if built_tx.send(build(chunk)).is_err() {
+                    let (built, spent) = build(chunk);
+                    if built_tx.send(built).is_err() || spent_tx.send(spent).is_err() {
                         break;
                     }
                 }
             });
         }
+        drop(spent_tx);
         // Closing the chunk channel, after the last chunk or a read error, lets the
         // threads finish.
-        send_chunks(stored, chunks_tx)
+        send_chunks(stored, chunks_tx, &spent_rx)
     });
+    // What is still spent is freed here, on the reading thread, as `spent_rx` drops.
+    drop(spent_rx);
     drop(built_tx);
     read?;
     Ok(built_rx.iter().flatten().collect())
 }
 
-/// Reads `stored` in chunks of [`LOAD_CHUNK`] and sends them until the end or an error.
+/// Reads `stored` in chunks of [`LOAD_CHUNK`] and sends them until the end or an error,
+/// freeing the values the decoding threads are done with before reading more.
 fn send_chunks(
     mut stored: impl Iterator<Item = Result<(String, StoredValue), StorageError>>,
     chunks: mpsc::SyncSender<Vec<(String, StoredValue)>>,
+    spent: &mpsc::Receiver<Spent>,
 ) -> Result<(), StorageError> {
     loop {
+        spent.try_iter().for_each(drop);
         let chunk = stored
             .by_ref()
             .take(LOAD_CHUNK)
