@@ -78,9 +78,9 @@ type Spent = Vec<Vec<u8>>;
 /// The read values go back to this thread to be freed. A stored value and the cached
 /// object made of it are about the same size, so were a decoding thread to free the
 /// value, its allocator would hand that slot to a later cached object, and the objects
-/// that stay would be spread over memory the freed values half fill: 100,000 ConfigMaps
-/// then left a restarted replica at 376 MiB, against 306–311 MiB when the values are freed
-/// by the thread that allocated them, whose memory they then vacate whole.
+/// that stay would be spread over memory the freed values half fill. Freed by the thread
+/// that allocated them, the values vacate its memory whole: a replica restarted on
+/// 100,000 ConfigMaps settles 50–65 MiB lower (docs/benchmarks.md).
 fn build_all(
     desc: &'static ResourceDescriptor,
     stored: impl Iterator<Item = Result<(String, StoredValue), StorageError>>,
