@@ -57,7 +57,7 @@ struct View {
 
 impl View {
     fn meta(&self) -> SnapshotMeta {
-        let index = self.position.applied.map_or(0, |log_id| log_id.index);
+        let index = self.position.applied_index();
         SnapshotMeta {
             last_log_id: self.position.applied,
             last_membership: self.position.membership.clone(),
@@ -262,7 +262,7 @@ impl Behind {
     /// Where the next catch-up pass starts from.
     fn start(&self, since: SnapshotStart) -> SnapshotStart {
         SnapshotStart {
-            applied_index: self.position.applied.map_or(0, |log_id| log_id.index),
+            applied_index: self.position.applied_index(),
             revision: self.position.revision,
             installs: since.installs,
         }

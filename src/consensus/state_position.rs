@@ -76,6 +76,11 @@ impl Position {
             revision: read_meta(tree, META_REVISION)?.unwrap_or(0),
         })
     }
+
+    /// The index of the last applied log entry, 0 before the first.
+    pub fn applied_index(&self) -> u64 {
+        self.applied.map_or(0, |log_id| log_id.index)
+    }
 }
 
 /// The revision of the last applied write, as stored (read before the node starts).

@@ -5,6 +5,7 @@
 //! forward from its log. Values are opaque bytes; the revision of each object's last write
 //! is kept beside it, as etcd keeps `mod_revision`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -234,15 +235,12 @@ impl StoredRecords {
     }
 
     /// The objects as (key, revision of last write, value), borrowed, in key order.
-    pub fn objects(&self) -> impl Iterator<Item = Result<(&str, u64, &[u8]), StorageError>> + '_ {
-        self.objects.iter().map(|(key, bytes)| {
-            let name = std::str::from_utf8(&key[1..]).map_err(|e| StorageError::Corrupt {
-                key: String::from_utf8_lossy(key).into_owned(),
-                reason: format!("object key is not UTF-8: {e}"),
-            })?;
-            let (revision, value) = split_record(key, bytes)?;
-            Ok((name, revision, value))
-        })
+    pub fn objects(
+        &self,
+    ) -> impl Iterator<Item = Result<(Cow<'_, str>, u64, &[u8]), StorageError>> + '_ {
+        self.objects
+            .iter()
+            .map(|(key, bytes)| split_object(key, bytes))
     }
 
     /// How many request records the records hold.
@@ -289,9 +287,19 @@ pub(super) fn upgrade_legacy_history(tree: &sled::Tree) -> Result<usize, Storage
 }
 
 fn decode_object(key: &[u8], bytes: &[u8]) -> Result<(String, StoredValue), StorageError> {
-    let value = StoredValue::decode(key, bytes)?;
-    let name = String::from_utf8_lossy(&key[1..]).into_owned();
-    Ok((name, value))
+    let (name, revision, value) = split_object(key, bytes)?;
+    let value = value.to_vec();
+    Ok((name.into_owned(), StoredValue { revision, value }))
+}
+
+/// An object record's name (its key without the key-space byte), revision and value,
+/// borrowed.
+fn split_object<'a>(
+    key: &'a [u8],
+    bytes: &'a [u8],
+) -> Result<(Cow<'a, str>, u64, &'a [u8]), StorageError> {
+    let (revision, value) = split_record(key, bytes)?;
+    Ok((String::from_utf8_lossy(&key[1..]), revision, value))
 }
 
 fn decode_request(key: &[u8], bytes: sled::IVec) -> Result<(u128, sled::IVec), StorageError> {
