@@ -17,6 +17,7 @@ pub mod consensus;
 pub mod controllers;
 pub mod http;
 pub mod kinds;
+pub mod memory;
 pub mod node;
 pub mod openapi;
 pub mod pipeline;
