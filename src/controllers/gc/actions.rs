@@ -29,15 +29,16 @@ fn engine<'a>(registry: &'a Registry, node: &Node) -> Result<&'a Engine, Registr
         .ok_or_else(|| RegistryError::internal("a collected kind is not registered"))
 }
 
-/// Where `owner` stands, from the graph when it knows the owner, else from a read at
-/// the linearizable revision (a view of another kind may simply be behind).
+/// Where `owner` stands: from the graph when it holds the owner, else from the owner
+/// kind's view; absence is only believed from a read at the linearizable revision (a
+/// view of another kind may simply be behind).
 pub async fn owner_state(
     registry: &Registry,
     graph: &Graph,
     dependent: &Node,
     owner: &OwnerRef,
 ) -> Result<OwnerState, RegistryError> {
-    let Some(desc) = super::resolve(registry, &owner.api_version, &owner.kind) else {
+    let Some(desc) = super::resolve(registry, owner) else {
         return Ok(OwnerState::Unresolvable);
     };
     if desc.namespaced && !dependent.desc.namespaced {
@@ -59,21 +60,34 @@ pub async fn owner_state(
     let Some(engine) = registry.engine(desc.group, desc.resource) else {
         return Ok(OwnerState::Unresolvable);
     };
-    match engine.get(namespace, &owner.name, ReadAt::Latest).await {
-        Ok(found) => {
-            let found = found.decode();
-            if object::uid(&found) != owner.uid {
-                return Ok(OwnerState::Absent);
-            }
-            let waiting = object::is_deleting(&found)
-                && object::finalizers(&found)
-                    .iter()
-                    .any(|f| f == FOREGROUND_FINALIZER);
-            Ok(OwnerState::Present { waiting })
-        }
-        Err(RegistryError::NotFound { .. }) => Ok(OwnerState::Absent),
-        Err(e) => Err(e),
+    if let Some(present) = read_owner(engine, namespace, owner, ReadAt::Any).await? {
+        return Ok(present);
     }
+    Ok(read_owner(engine, namespace, owner, ReadAt::Latest)
+        .await?
+        .unwrap_or(OwnerState::Absent))
+}
+
+/// The owner's state if `engine` holds an object of its name and uid at `at`.
+async fn read_owner(
+    engine: &Engine,
+    namespace: &str,
+    owner: &OwnerRef,
+    at: ReadAt,
+) -> Result<Option<OwnerState>, RegistryError> {
+    let found = match engine.get(namespace, &owner.name, at).await {
+        Ok(found) => found.decode(),
+        Err(RegistryError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if object::uid(&found) != owner.uid {
+        return Ok(None);
+    }
+    let waiting = object::is_deleting(&found)
+        && object::finalizers(&found)
+            .iter()
+            .any(|f| f == FOREGROUND_FINALIZER);
+    Ok(Some(OwnerState::Present { waiting }))
 }
 
 /// Deletes `node` (only that uid); gone already or replaced is fine.

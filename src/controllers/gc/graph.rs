@@ -1,6 +1,12 @@
-//! The garbage collector's dependency graph: every object's uid, owner references and
-//! GC-relevant state, with an index from owner uid to its dependents (upstream's
+//! The garbage collector's dependency graph: the objects it may have to act on (those
+//! with owner references, and those being deleted with an orphan or foreground
+//! finalizer), with an index from owner uid to its dependents (upstream's
 //! `GraphBuilder`, without informers: it is fed from the kinds' cached views).
+//!
+//! Unlike upstream's graph it holds no node for a plain owner: whether an owner lives is
+//! asked of its kind's view when a dependent needs it (`actions::owner_state`). At
+//! 100,000 ConfigMaps without owners, a node for each was about 30 MiB of a replica's
+//! resident memory for no work.
 //!
 //! The graph is kept incrementally: each pass applies the events each kind's view
 //! retained since the revision last seen, and rebuilds one kind from its view only when
@@ -38,6 +44,14 @@ pub struct Node {
     pub deleting: bool,
     pub orphan: bool,
     pub foreground: bool,
+}
+
+impl OwnerRef {
+    /// Whether this reference names an object of `desc`'s kind.
+    pub fn names_kind_of(&self, desc: &ResourceDescriptor) -> bool {
+        let group = self.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        self.kind == desc.kind && group == desc.group
+    }
 }
 
 impl Node {
@@ -124,7 +138,8 @@ impl Graph {
         self.seen.insert(desc.storage_prefix, revision);
     }
 
-    /// Records an object's current state.
+    /// Records an object's current state; one the collector has nothing to do for is
+    /// dropped (it is no longer, or never was, a node).
     pub fn upsert(&mut self, node: Node) {
         if let Some(old) = self.nodes.get(&node.uid) {
             if old.same_state(&node) {
@@ -132,15 +147,17 @@ impl Graph {
             }
         }
         self.unlink(&node.uid);
+        if !node.interesting() {
+            self.nodes.remove(&node.uid);
+            return;
+        }
         for owner in &node.owners {
             self.dependents
                 .entry(owner.uid.clone())
                 .or_default()
                 .insert(node.uid.clone());
         }
-        if node.interesting() {
-            self.dirty.insert(node.uid.clone());
-        }
+        self.dirty.insert(node.uid.clone());
         self.nodes.insert(node.uid.clone(), node);
     }
 
@@ -154,7 +171,8 @@ impl Graph {
         }
     }
 
-    /// Replaces every node of `desc`'s kind with `nodes` (a rebuild from its view).
+    /// Replaces every node of `desc`'s kind with `nodes`, every object its view holds (a
+    /// rebuild from the view).
     pub fn resync(&mut self, desc: &'static ResourceDescriptor, nodes: Vec<Node>) {
         let present: HashSet<&str> = nodes.iter().map(|n| n.uid.as_str()).collect();
         let gone: Vec<String> = self
@@ -164,12 +182,34 @@ impl Graph {
             .filter(|n| !present.contains(n.uid.as_str()))
             .map(|n| n.uid.clone())
             .collect();
+        // Owners of this kind have no node, so their going shows only here: in the
+        // dependents that still name them.
+        let orphaned: Vec<String> = self
+            .dependents
+            .iter()
+            .filter(|(owner, _)| !present.contains(owner.as_str()))
+            .flat_map(|(owner, deps)| {
+                deps.iter()
+                    .filter(|d| self.names_as_owner(d, owner, desc))
+                    .cloned()
+            })
+            .collect();
+        self.dirty.extend(orphaned);
         for uid in gone {
             self.remove(&uid);
         }
         for node in nodes {
             self.upsert(node);
         }
+    }
+
+    /// Whether the node `uid` names `owner` as an owner of `desc`'s kind.
+    fn names_as_owner(&self, uid: &str, owner: &str, desc: &ResourceDescriptor) -> bool {
+        self.nodes.get(uid).is_some_and(|n| {
+            n.owners
+                .iter()
+                .any(|o| o.uid == owner && o.names_kind_of(desc))
+        })
     }
 
     /// Removes `uid`'s owner edges, marking its owners dirty (one may be waiting for it).

@@ -82,6 +82,51 @@ fn resync_drops_vanished_nodes_of_the_kind() {
 }
 
 #[test]
+fn only_objects_the_collector_may_act_on_are_nodes() {
+    let mut g = Graph::default();
+    g.upsert(node("owner", &[], &[], false));
+    g.upsert(node("d1", &["owner"], &[], false));
+    g.upsert(node("leaving", &[], &["orphan"], true));
+    assert!(g.node("owner").is_none());
+    assert!(g.node("d1").is_some() && g.node("leaving").is_some());
+    // A dependent whose last owner reference is removed stops being a node.
+    g.upsert(node("d1", &[], &[], false));
+    assert!(g.node("d1").is_none());
+    assert_eq!(g.dependents_of("owner").count(), 0);
+}
+
+#[test]
+fn resync_marks_dependents_of_owners_gone_from_the_kind() {
+    let mut g = Graph::default();
+    g.upsert(node("d1", &["owner"], &[], false));
+    g.upsert(node("d2", &["kept"], &[], false));
+    g.take_dirty(10);
+    // The view holds d1, d2 and "kept" but not "owner".
+    let view = vec![
+        node("d1", &["owner"], &[], false),
+        node("d2", &["kept"], &[], false),
+        node("kept", &[], &[], false),
+    ];
+    g.resync(desc(), view);
+    assert_eq!(g.take_dirty(10), ["d1"]);
+}
+
+#[test]
+fn resync_of_another_kind_leaves_dependents_alone() {
+    let secrets = crate::kinds::catalog()
+        .into_iter()
+        .find(|d| d.resource == "secrets")
+        .expect("secrets are served");
+    let mut g = Graph::default();
+    g.upsert(node("d1", &["owner"], &[], false));
+    g.take_dirty(10);
+    // d1's owner is a ConfigMap: a Secret view without it says nothing about it.
+    g.resync(secrets, Vec::new());
+    assert!(g.take_dirty(10).is_empty());
+    assert!(g.node("d1").is_some());
+}
+
+#[test]
 fn take_dirty_is_bounded() {
     let mut g = Graph::default();
     for i in 0..5 {

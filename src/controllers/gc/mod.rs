@@ -4,7 +4,8 @@
 //! Each pass first brings the [`graph::Graph`] up to date from the kinds' cached views
 //! (only the events since the last pass; a kind is rebuilt from its view only when those
 //! events are no longer retained), then examines the objects those changes marked, at
-//! most [`MAX_PER_PASS`] of them. An owner the graph does not know is confirmed absent
+//! most [`MAX_PER_PASS`] of them. An owner is looked up in the graph (if the collector
+//! is acting on it), else in its kind's view; one found in neither is confirmed absent
 //! by a read at the linearizable revision before anything is deleted, since the views of
 //! different kinds may be at different revisions. Every write names the uid it acts
 //! on, so an object recreated under the same name is never touched by mistake.
@@ -17,7 +18,7 @@ use crate::registry::descriptor::ResourceDescriptor;
 use crate::registry::propagation::Propagation;
 use crate::registry::{Registry, RegistryError};
 use actions::OwnerState;
-use graph::{Graph, Node};
+use graph::{Graph, Node, OwnerRef};
 
 /// How many objects one pass examines; the rest wait for the next pass.
 pub const MAX_PER_PASS: usize = 500;
@@ -171,15 +172,10 @@ async fn check_owners(
 }
 
 /// The served kind an owner reference names (apiVersion's group and kind).
-fn resolve(
-    registry: &Registry,
-    api_version: &str,
-    kind: &str,
-) -> Option<&'static ResourceDescriptor> {
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+fn resolve(registry: &Registry, owner: &OwnerRef) -> Option<&'static ResourceDescriptor> {
     registry
         .descriptors()
         .iter()
         .copied()
-        .find(|d| d.group == group && d.kind == kind)
+        .find(|d| owner.names_kind_of(d))
 }
