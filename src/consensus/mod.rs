@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod applied;
+mod background;
 pub mod backup;
 mod batch_check;
 mod batcher;

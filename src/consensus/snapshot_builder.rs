@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use openraft::storage::Snapshot;
 use openraft::{ErrorSubject, ErrorVerb, RaftSnapshotBuilder};
 
+use super::background;
 use super::log_store::io_error;
 use super::snapshot::{RecordsPayload, SnapshotFiles};
 use super::state_machine::{lock, ApplyLock, Applying};
@@ -83,14 +84,27 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             self.applying.clone(),
             self.start,
         );
-        let written = tokio::task::spawn_blocking(move || -> Result<Written, RaftStorageError> {
-            let began = Instant::now();
-            let scanned = tree
-                .records()
-                .map_err(|e| failed(None, ErrorVerb::Read, &e))?;
-            let scanned_at = Instant::now();
-            let view = cut(&tree, &applying, start, scanned)?;
-            let cut_at = Instant::now();
+        let began = Instant::now();
+        // The scan and the unlocked catch-up at background priority; the locked pass
+        // on a normal thread, so that a starved background thread never holds applies;
+        // then the file at background priority again.
+        let (caught_up, scanned_at) = {
+            let (tree, applying) = (tree.clone(), applying.clone());
+            background::run("snapshot-scan", move || {
+                let scanned = tree
+                    .records()
+                    .map_err(|e| failed(None, ErrorVerb::Read, &e))?;
+                let scanned_at = Instant::now();
+                Ok::<_, RaftStorageError>((catch_up(&tree, &applying, start, scanned)?, scanned_at))
+            })
+            .await
+            .map_err(|e| failed(None, ErrorVerb::Read, &e))??
+        };
+        let view = tokio::task::spawn_blocking(move || cut(&tree, &applying, caught_up))
+            .await
+            .map_err(|e| failed(None, ErrorVerb::Read, &e))??;
+        let cut_at = Instant::now();
+        let written = background::run("snapshot-write", move || {
             let meta = view.meta();
             let payload = RecordsPayload {
                 revision: view.position.revision,
@@ -99,7 +113,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             files
                 .write(&meta, &payload)
                 .map_err(|e| failed(Some(&meta), ErrorVerb::Write, &e))?;
-            Ok(Written {
+            Ok::<_, RaftStorageError>(Written {
                 objects: view.records.object_count(),
                 reread: view.reread,
                 held: view.held,
@@ -144,15 +158,23 @@ const UNLOCKED_PASSES: usize = 3;
 /// A catch-up pass that reads again no more records than this is the last unlocked one.
 const FEW_ENOUGH: usize = 64;
 
-/// The state at one moment: the records `scanned` (after `start`, while applies went on)
-/// caught up, the last pass under the apply lock.
-fn cut(
+/// Records scanned while applies went on, caught up without the apply lock as far as
+/// the passes got.
+struct CaughtUp {
+    records: StoredRecords,
+    /// Where the locked pass starts.
+    since: SnapshotStart,
+    reread_count: usize,
+}
+
+/// Catches the records `scanned` (after `start`, while applies went on) up in passes
+/// without the apply lock.
+fn catch_up(
     tree: &StateTree,
     applying: &ApplyLock,
     start: SnapshotStart,
     mut records: StoredRecords,
-) -> Result<View, RaftStorageError> {
-    let read_failed = |e: StorageError| failed(None, ErrorVerb::Read, &e);
+) -> Result<CaughtUp, RaftStorageError> {
     let mut since = start;
     let mut reread_count = 0;
     for _ in 0..UNLOCKED_PASSES {
@@ -166,7 +188,26 @@ fn cut(
             break;
         }
     }
+    Ok(CaughtUp {
+        records,
+        since,
+        reread_count,
+    })
+}
 
+/// The state at one moment: the caught-up records with the last pass under the apply
+/// lock.
+fn cut(
+    tree: &StateTree,
+    applying: &ApplyLock,
+    caught_up: CaughtUp,
+) -> Result<View, RaftStorageError> {
+    let read_failed = |e: StorageError| failed(None, ErrorVerb::Read, &e);
+    let CaughtUp {
+        mut records,
+        since,
+        mut reread_count,
+    } = caught_up;
     let held_since = Instant::now();
     let locked = lock(applying);
     if locked.installs == since.installs {
@@ -449,7 +490,9 @@ mod tests {
         let scanned = builder.tree.records().expect("scan");
         churn(&mut machine).await;
 
-        let view = cut(&builder.tree, &builder.applying, builder.start, scanned).expect("cut");
+        let caught_up =
+            catch_up(&builder.tree, &builder.applying, builder.start, scanned).expect("catch up");
+        let view = cut(&builder.tree, &builder.applying, caught_up).expect("cut");
 
         let now = builder.tree.records().expect("records now");
         assert_eq!(contents(&view.records), contents(&now));
@@ -486,7 +529,9 @@ mod tests {
         machine.delete("k05x").await;
         machine.create("k07", "back").await;
 
-        let view = cut(&builder.tree, &builder.applying, since, records).expect("cut");
+        let caught_up =
+            catch_up(&builder.tree, &builder.applying, since, records).expect("catch up");
+        let view = cut(&builder.tree, &builder.applying, caught_up).expect("cut");
 
         let now = builder.tree.records().expect("records now");
         assert_eq!(contents(&view.records), contents(&now));
@@ -502,7 +547,9 @@ mod tests {
         let scanned = builder.tree.records().expect("scan");
         churn(&mut machine).await;
 
-        let view = cut(&builder.tree, &builder.applying, builder.start, scanned).expect("cut");
+        let caught_up =
+            catch_up(&builder.tree, &builder.applying, builder.start, scanned).expect("catch up");
+        let view = cut(&builder.tree, &builder.applying, caught_up).expect("cut");
 
         let now = builder.tree.records().expect("records now");
         assert_eq!(contents(&view.records), contents(&now));
