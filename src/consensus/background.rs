@@ -4,8 +4,9 @@
 //! equal terms with the HTTP workers it took one of a 2-core machine's cores in the
 //! middle of a watch fan-out and queued every event behind it (p99 1,046 ms against
 //! 60–95 ms without). Its thread runs at a lower priority instead, so it gets what the
-//! workers leave; it must not hold the apply lock there, where a busy machine could
-//! starve it while applies wait.
+//! workers leave. A busy machine may starve such a thread at any moment, so it holds
+//! the apply lock only to note where the state machine stands (a few sled reads per
+//! catch-up pass); the pass that reads records under the lock runs at normal priority.
 
 /// The nice value background threads run at (0 is normal, 19 the lowest).
 const NICE: i32 = 10;
