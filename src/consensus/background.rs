@@ -47,7 +47,7 @@ fn lower_this_threads_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_this_threads_priority() {}
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     #[tokio::test]
     async fn runs_the_work_at_a_lower_priority_and_returns_its_answer() {

@@ -182,8 +182,8 @@ impl Graph {
             .filter(|n| !present.contains(n.uid.as_str()))
             .map(|n| n.uid.clone())
             .collect();
-        // Owners of this kind have no node, so their going shows only here: in the
-        // dependents that still name them.
+        // An owner the collector is not acting on has no node, so its going shows only
+        // here: in the dependents that still name it.
         let orphaned: Vec<String> = self
             .dependents
             .iter()
